@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+from sunshine.api.views import api
+
+admin.site.site_header = "阳光计生 系统管理"
+admin.site.site_title = "阳光计生"
+admin.site.index_title = "系统管理"
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", include("sunshine.portal.urls")),
+    path("staff/", include("sunshine.backoffice.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz),
+]

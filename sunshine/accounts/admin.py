@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from sunshine.accounts.models import User
+from sunshine.places.admin import ScopedModelAdmin
+
+
+@admin.register(User)
+class StaffAdmin(ScopedModelAdmin, UserAdmin):
+    list_display = ["username", "full_name", "role", "place", "is_active", "last_login"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["username", "full_name", "mobile"]
+    list_select_related = ["place"]
+    raw_id_fields = ["place", "view_place"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        ("基本信息", {"fields": ["full_name", "title", "mobile", "email"]}),
+        ("角色与范围", {"fields": ["role", "place", "view_place", "is_active"]}),
+        ("时间", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["username", "password1", "password2", "full_name", "role", "place"]}),
+    ]
+    readonly_fields = ["last_login", "date_joined"]

@@ -1,0 +1,40 @@
+"""Staff roles (SPEC §0.2) and what each may do. Capabilities are checked by name."""
+
+COUNTY_ADMIN = "county_admin"
+COUNTY_CLERK = "county_clerk"
+TOWN_CLERK = "town_clerk"
+VILLAGE_CADRE = "village_cadre"
+CLINIC_DOCTOR = "clinic_doctor"
+CALL_OPERATOR = "call_operator"
+DISCIPLINE_INSPECTOR = "discipline_inspector"
+OBSERVER = "observer"
+
+ROLE_CHOICES = [
+    (COUNTY_ADMIN, "县级管理员"),
+    (COUNTY_CLERK, "县局工作人员"),
+    (TOWN_CLERK, "乡镇工作人员"),
+    (VILLAGE_CADRE, "村（居）干部"),
+    (CLINIC_DOCTOR, "服务机构医生"),
+    (CALL_OPERATOR, "话务员"),
+    (DISCIPLINE_INSPECTOR, "纪检监察员"),
+    (OBSERVER, "第三方监督员"),
+]
+ROLE_LABELS = dict(ROLE_CHOICES)
+
+# Capability names are "<area>.<verb>"; a role has a fixed set. Data-driven later if a
+# county needs its own roles.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    COUNTY_ADMIN: frozenset({"places.view", "places.change", "staff.view", "staff.change",
+                             "audit.view", "admin.use", "contacts.change"}),
+    COUNTY_CLERK: frozenset({"places.view", "places.change", "staff.view", "contacts.change"}),
+    TOWN_CLERK: frozenset({"places.view", "places.change", "staff.view", "contacts.change"}),
+    VILLAGE_CADRE: frozenset({"places.view"}),
+    CLINIC_DOCTOR: frozenset({"places.view"}),
+    CALL_OPERATOR: frozenset({"places.view"}),
+    DISCIPLINE_INSPECTOR: frozenset({"places.view", "audit.view"}),
+    OBSERVER: frozenset({"places.view"}),
+}
+
+
+def has_capability(role: str, capability: str) -> bool:
+    return capability in CAPABILITIES.get(role, frozenset())

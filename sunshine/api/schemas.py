@@ -1,0 +1,43 @@
+import datetime as dt
+
+from ninja import Schema
+
+
+class PlaceOut(Schema):
+    code: str
+    name: str
+    level: str
+    level_label: str
+    parent_code: str | None = None
+    urban_rural_code: str = ""
+    code_year: int | None = None
+
+    @staticmethod
+    def resolve_parent_code(obj):
+        return obj.parent.code if obj.parent_id else None
+
+
+class MeOut(Schema):
+    username: str
+    full_name: str
+    role: str
+    role_label: str
+    place: PlaceOut | None = None
+    view_place: PlaceOut | None = None
+
+
+class AuditOut(Schema):
+    id: int
+    at: dt.datetime
+    actor_label: str
+    action: str
+    object_type: str
+    object_id: str
+    object_repr: str
+    place_path: str
+    sensitive: bool
+    ip: str
+
+
+class ErrorOut(Schema):
+    detail: str

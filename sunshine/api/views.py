@@ -1,0 +1,96 @@
+"""The JSON API. Public open-data routes under /api/, staff routes under /api/staff/ (session
+login), every staff read through the same scoped selectors as the pages."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI, Router
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import django_auth
+
+from sunshine.accounts.models import User
+from sunshine.api.schemas import AuditOut, MeOut, PlaceOut
+from sunshine.backoffice import selectors as office_selectors
+from sunshine.core.errors import ServiceError
+from sunshine.places import selectors as place_selectors
+
+api = NinjaAPI(title="阳光计生 API", version="1", urls_namespace="api",
+               description="公开数据与工作人员接口。工作人员接口需先登录，数据按管辖范围限定。")
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "没有找到，或不在您的管辖范围内。"}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc):
+    return api.create_response(request, {"detail": "您的角色不能使用这个接口。"}, status=403)
+
+
+@api.exception_handler(ServiceError)
+def service_error(request, exc):
+    return api.create_response(request, {"detail": exc.message}, status=400)
+
+
+public = Router(tags=["公开数据"])
+
+
+@public.get("/places", response=list[PlaceOut], summary="本平台的县（市、区）")
+def places_root(request):
+    return list(place_selectors.place_root_list().select_related("parent"))
+
+
+@public.get("/places/{code}", response=PlaceOut, summary="一个地方")
+def place_public(request, code: str):
+    return place_selectors.place_get_public(code)
+
+
+@public.get("/places/{code}/children", response=list[PlaceOut], summary="一个地方的下级")
+def place_children_public(request, code: str):
+    place = place_selectors.place_get_public(code)
+    return list(place_selectors.place_children(place).select_related("parent"))
+
+
+staff = Router(tags=["工作人员"], auth=django_auth)
+
+
+def _require(user: User, capability: str) -> None:
+    if not user.can(capability):
+        raise PermissionDenied
+
+
+@staff.get("/me", response=MeOut, summary="当前登录的工作人员")
+def me(request):
+    u = request.user
+    return {"username": u.username, "full_name": u.full_name, "role": u.role, "role_label": u.role_label,
+            "place": u.place, "view_place": u.view_place}
+
+
+@staff.get("/places", response=list[PlaceOut], summary="管辖范围内的地方")
+@paginate(LimitOffsetPagination)
+def staff_places(request, level: str = "", q: str = ""):
+    _require(request.user, "places.view")
+    return place_selectors.place_list_for_actor(request.user, level=level, q=q)
+
+
+@staff.get("/places/{place_code}", response=PlaceOut, summary="管辖范围内的一个地方")
+def staff_place(request, place_code: str):
+    _require(request.user, "places.view")
+    return place_selectors.place_get_for_actor(request.user, place_code)
+
+
+@staff.get("/audit", response=list[AuditOut], summary="审计日志")
+@paginate(LimitOffsetPagination)
+def staff_audit(request, action: str = ""):
+    _require(request.user, "audit.view")
+    return office_selectors.audit_search_for_actor(request.user, action=action)
+
+
+@staff.get("/audit/{audit_id}", response=AuditOut, summary="一条审计记录")
+def staff_audit_entry(request, audit_id: int):
+    _require(request.user, "audit.view")
+    return office_selectors.audit_get_for_actor(request.user, audit_id)
+
+
+api.add_router("/", public)
+api.add_router("/staff", staff)

@@ -1,0 +1,7 @@
+class ServiceError(Exception):
+    """A refused state change, with a Chinese message that says what is wrong and what to do."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field

@@ -1,0 +1,56 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("审计日志只能追加，不能修改。")
+
+    def delete(self):
+        raise PermissionError("审计日志只能追加，不能删除。")
+
+
+class AuditEntry(models.Model):
+    """One row per change and per read of a sensitive field. Append-only (also in the DB)."""
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField("操作人名称", max_length=150, blank=True)
+    action = models.CharField("动作", max_length=64, db_index=True)
+    object_type = models.CharField("对象类型", max_length=64, blank=True, db_index=True)
+    object_id = models.CharField("对象编号", max_length=64, blank=True)
+    object_repr = models.CharField("对象", max_length=200, blank=True)
+    place_path = models.CharField("所属区划前缀", max_length=32, blank=True, db_index=True)
+    sensitive = models.BooleanField("敏感信息查阅", default=False)
+    reason = models.CharField("事由", max_length=200, blank=True)
+    ip = models.CharField("来源地址", max_length=45, blank=True)
+    user_agent = models.CharField("客户端", max_length=200, blank=True)
+    path = models.CharField("请求路径", max_length=300, blank=True)
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    scope_path = "place_path"
+
+    class Meta:
+        verbose_name = "审计日志"
+        verbose_name_plural = "审计日志"
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("审计日志只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计日志只能追加，不能删除。")
