@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 
 from sunshine.accounts.models import User
 from sunshine.places.admin import ScopedModelAdmin
@@ -22,3 +23,7 @@ class StaffAdmin(ScopedModelAdmin, UserAdmin):
         (None, {"fields": ["username", "password1", "password2", "full_name", "role", "place"]}),
     ]
     readonly_fields = ["last_login", "date_joined"]
+
+
+# Roles are Sunshine's own (accounts.roles); Django's groups would be a second, unscoped way in.
+admin.site.unregister(Group)

@@ -11,12 +11,21 @@ class User(AbstractUser):
     full_name = models.CharField("姓名", max_length=50, blank=True)
     role = models.CharField("角色", max_length=32, choices=roles.ROLE_CHOICES, blank=True)
     place = models.ForeignKey(
-        "places.Place", verbose_name="管辖地方", null=True, blank=True, on_delete=models.PROTECT,
+        "places.Place",
+        verbose_name="管辖地方",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="staff",
     )
     view_place = models.ForeignKey(
-        "places.Place", verbose_name="可查看范围", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="viewers", help_text="比管辖地方更宽的只读范围，可不填。",
+        "places.Place",
+        verbose_name="可查看范围",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="viewers",
+        help_text="比管辖地方更宽的只读范围，可不填。",
     )
     mobile = models.CharField("手机号码", max_length=11, blank=True)
     title = models.CharField("职务", max_length=50, blank=True)

@@ -24,8 +24,17 @@ ROLE_LABELS = dict(ROLE_CHOICES)
 # Capability names are "<area>.<verb>"; a role has a fixed set. Data-driven later if a
 # county needs its own roles.
 CAPABILITIES: dict[str, frozenset[str]] = {
-    COUNTY_ADMIN: frozenset({"places.view", "places.change", "staff.view", "staff.change",
-                             "audit.view", "admin.use", "contacts.change"}),
+    COUNTY_ADMIN: frozenset(
+        {
+            "places.view",
+            "places.change",
+            "staff.view",
+            "staff.change",
+            "audit.view",
+            "admin.use",
+            "contacts.change",
+        }
+    ),
     COUNTY_CLERK: frozenset({"places.view", "places.change", "staff.view", "contacts.change"}),
     TOWN_CLERK: frozenset({"places.view", "places.change", "staff.view", "contacts.change"}),
     VILLAGE_CADRE: frozenset({"places.view"}),

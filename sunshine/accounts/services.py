@@ -22,32 +22,51 @@ ROLE_PLACE_LEVELS = {
 
 
 @transaction.atomic
-def user_create(*, actor, username: str, password: str, role: str, place: Place,
-                full_name: str = "", view_place: Place | None = None, mobile: str = "",
-                title: str = "") -> User:
+def user_create(
+    *,
+    actor,
+    username: str,
+    password: str,
+    role: str,
+    place: Place,
+    full_name: str = "",
+    view_place: Place | None = None,
+    mobile: str = "",
+    title: str = "",
+) -> User:
     if role not in roles.ROLE_LABELS:
         raise ServiceError(f"角色 {role} 不存在。", field="role")
     if place.level not in ROLE_PLACE_LEVELS[role]:
         allowed = "、".join(rules.LEVEL_LABELS[lv] for lv in ROLE_PLACE_LEVELS[role])
-        raise ServiceError(f"{roles.ROLE_LABELS[role]}的管辖地方应为{allowed}，{place.name}是{place.level_label}。",
-                           field="place")
+        raise ServiceError(
+            f"{roles.ROLE_LABELS[role]}的管辖地方应为{allowed}，{place.name}是{place.level_label}。",
+            field="place",
+        )
     if view_place is not None and not place.path.startswith(view_place.path):
         raise ServiceError("可查看范围必须包含管辖地方。", field="view_place")
     if actor is not None and not scoping.path_in_scope(actor, place.path, write=True):
         raise ServiceError("只能在您管辖的地方之下开设账号。", field="place")
     if User.objects.filter(username=username).exists():
         raise ServiceError(f"用户名 {username} 已被使用。", field="username")
-    user = User(username=username, role=role, place=place, view_place=view_place,
-                full_name=full_name, mobile=mobile, title=title,
-                is_staff=roles.has_capability(role, "admin.use"))
+    user = User(
+        username=username,
+        role=role,
+        place=place,
+        view_place=view_place,
+        full_name=full_name,
+        mobile=mobile,
+        title=title,
+        is_staff=roles.has_capability(role, "admin.use"),
+    )
     user.set_password(password)
     try:
         user.full_clean()
     except ValidationError as exc:
         raise ServiceError("；".join(exc.messages)) from None
     user.save()
-    audit.record(actor=actor, action="user.create", obj=user,
-                 changes={"role": role, "place": place.code})
+    audit.record(
+        actor=actor, action="user.create", obj=user, changes={"role": role, "place": place.code}
+    )
     return user
 
 

@@ -13,8 +13,12 @@ from sunshine.backoffice import selectors as office_selectors
 from sunshine.core.errors import ServiceError
 from sunshine.places import selectors as place_selectors
 
-api = NinjaAPI(title="阳光计生 API", version="1", urls_namespace="api",
-               description="公开数据与工作人员接口。工作人员接口需先登录，数据按管辖范围限定。")
+api = NinjaAPI(
+    title="阳光计生 API",
+    version="1",
+    urls_namespace="api",
+    description="公开数据与工作人员接口。工作人员接口需先登录，数据按管辖范围限定。",
+)
 
 
 @api.exception_handler(Http404)
@@ -62,8 +66,14 @@ def _require(user: User, capability: str) -> None:
 @staff.get("/me", response=MeOut, summary="当前登录的工作人员")
 def me(request):
     u = request.user
-    return {"username": u.username, "full_name": u.full_name, "role": u.role, "role_label": u.role_label,
-            "place": u.place, "view_place": u.view_place}
+    return {
+        "username": u.username,
+        "full_name": u.full_name,
+        "role": u.role,
+        "role_label": u.role_label,
+        "place": u.place,
+        "view_place": u.view_place,
+    }
 
 
 @staff.get("/places", response=list[PlaceOut], summary="管辖范围内的地方")

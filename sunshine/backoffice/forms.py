@@ -14,25 +14,34 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "用户名"
         self.fields["password"].label = "密码"
-        self.fields["username"].widget.attrs.update({"class": "form-control form-control-lg",
-                                                     "autocomplete": "username"})
-        self.fields["password"].widget.attrs.update({"class": "form-control form-control-lg",
-                                                     "autocomplete": "current-password"})
+        self.fields["username"].widget.attrs.update(
+            {"class": "form-control form-control-lg", "autocomplete": "username"}
+        )
+        self.fields["password"].widget.attrs.update(
+            {"class": "form-control form-control-lg", "autocomplete": "current-password"}
+        )
 
 
 class PlaceFilterForm(forms.Form):
     q = forms.CharField(label="名称或编码", required=False, max_length=50)
-    level = forms.ChoiceField(label="层级", required=False,
-                              choices=[("", "全部层级"), *rules.LEVEL_LABELS.items()])
+    level = forms.ChoiceField(
+        label="层级", required=False, choices=[("", "全部层级"), *rules.LEVEL_LABELS.items()]
+    )
 
 
 class AuditFilterForm(forms.Form):
     q = forms.CharField(label="操作人、对象或地址", required=False, max_length=50)
     action = forms.CharField(label="动作", required=False, max_length=64)
-    date_from = forms.DateField(label="起始日期", required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}),
-                                error_messages={"invalid": "起始日期格式应为 2026-01-31。"})
-    date_to = forms.DateField(label="截止日期", required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}),
-                              error_messages={"invalid": "截止日期格式应为 2026-01-31。"})
+    date_from = forms.DateField(
+        label="起始日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "起始日期格式应为 2026-01-31。"},
+    )
+    date_to = forms.DateField(
+        label="截止日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "截止日期格式应为 2026-01-31。"},
+    )
     sensitive = forms.BooleanField(label="只看敏感信息查阅", required=False)

@@ -8,13 +8,22 @@ from sunshine.core.models import AuditEntry
 from sunshine.places import scoping
 
 
-def audit_search_for_actor(actor, *, q: str = "", action: str = "", date_from: dt.date | None = None,
-                           date_to: dt.date | None = None, sensitive: bool = False) -> QuerySet[AuditEntry]:
+def audit_search_for_actor(
+    actor,
+    *,
+    q: str = "",
+    action: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    sensitive: bool = False,
+) -> QuerySet[AuditEntry]:
     qs = scoping.scope(AuditEntry.objects.all(), actor)
     if q:
         from django.db.models import Q
 
-        qs = qs.filter(Q(actor_label__contains=q) | Q(object_repr__contains=q) | Q(ip__startswith=q))
+        qs = qs.filter(
+            Q(actor_label__contains=q) | Q(object_repr__contains=q) | Q(ip__startswith=q)
+        )
     if action:
         qs = qs.filter(action__startswith=action)
     if date_from:

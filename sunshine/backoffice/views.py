@@ -25,18 +25,26 @@ def _page(request, qs):
 def dashboard(request):
     user = request.user
     place = user.place
-    return render(request, "backoffice/dashboard.html", {
-        "place": place,
-        "level_counts": place_selectors.place_level_counts(place) if place else {},
-        "children": list(place_selectors.place_children(place)) if place else [],
-        "recent": list(selectors.audit_search_for_actor(user)[:8]) if user.can("audit.view") else [],
-    })
+    return render(
+        request,
+        "backoffice/dashboard.html",
+        {
+            "place": place,
+            "level_counts": place_selectors.place_level_counts(place) if place else {},
+            "children": list(place_selectors.place_children(place)) if place else [],
+            "recent": list(selectors.audit_search_for_actor(user)[:8])
+            if user.can("audit.view")
+            else [],
+        },
+    )
 
 
 def _place_rows(request):
     form = forms.PlaceFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    qs = place_selectors.place_list_for_actor(request.user, level=data.get("level", ""), q=data.get("q", ""))
+    qs = place_selectors.place_list_for_actor(
+        request.user, level=data.get("level", ""), q=data.get("q", "")
+    )
     return form, qs
 
 
@@ -52,8 +60,14 @@ PLACE_HEADERS = ["编码", "名称", "层级", "上级编码", "城乡分类代�
 
 def _place_export_rows(qs):
     for p in qs.iterator(chunk_size=2000):
-        yield [p.code, p.name, p.level_label, p.parent.code if p.parent else "", p.urban_rural_code,
-               p.code_year or ""]
+        yield [
+            p.code,
+            p.name,
+            p.level_label,
+            p.parent.code if p.parent else "",
+            p.urban_rural_code,
+            p.code_year or "",
+        ]
 
 
 @staff_required("places.view")
@@ -71,13 +85,17 @@ def place_export_csv(request):
 @staff_required("places.view")
 def place_detail(request, place_code):
     place = place_selectors.place_get_for_actor(request.user, place_code)
-    return render(request, "backoffice/place_detail.html", {
-        "place": place,
-        "ancestors": place_selectors.place_ancestors(place),
-        "children": list(place_selectors.place_children(place)),
-        "level_counts": place_selectors.place_level_counts(place),
-        "staff": list(account_selectors.user_list_for_actor(request.user).filter(place=place)),
-    })
+    return render(
+        request,
+        "backoffice/place_detail.html",
+        {
+            "place": place,
+            "ancestors": place_selectors.place_ancestors(place),
+            "children": list(place_selectors.place_children(place)),
+            "level_counts": place_selectors.place_level_counts(place),
+            "staff": list(account_selectors.user_list_for_actor(request.user).filter(place=place)),
+        },
+    )
 
 
 @staff_required("staff.view")
@@ -88,9 +106,13 @@ def user_list(request):
 
 @staff_required("staff.view")
 def user_detail(request, user_id):
-    return render(request, "backoffice/user_detail.html", {
-        "staff_user": account_selectors.user_get_for_actor(request.user, user_id),
-    })
+    return render(
+        request,
+        "backoffice/user_detail.html",
+        {
+            "staff_user": account_selectors.user_get_for_actor(request.user, user_id),
+        },
+    )
 
 
 def _audit_rows(request):
@@ -109,14 +131,42 @@ def audit_list(request):
 @staff_required("audit.view")
 def audit_export_csv(request):
     _, qs = _audit_rows(request)
-    rows = ([e.at.isoformat(), e.actor_label, e.action, e.object_type, e.object_id, e.object_repr,
-             e.place_path, "是" if e.sensitive else "", e.reason, e.ip] for e in qs.iterator(chunk_size=2000))
-    headers = ["时间", "操作人", "动作", "对象类型", "对象编号", "对象", "区划前缀", "敏感", "事由", "来源地址"]
+    rows = (
+        [
+            e.at.isoformat(),
+            e.actor_label,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.object_repr,
+            e.place_path,
+            "是" if e.sensitive else "",
+            e.reason,
+            e.ip,
+        ]
+        for e in qs.iterator(chunk_size=2000)
+    )
+    headers = [
+        "时间",
+        "操作人",
+        "动作",
+        "对象类型",
+        "对象编号",
+        "对象",
+        "区划前缀",
+        "敏感",
+        "事由",
+        "来源地址",
+    ]
     return exports.csv_response("审计日志.csv", headers, rows)
 
 
 @staff_required("audit.view")
 def audit_detail(request, audit_id):
-    return render(request, "backoffice/audit_detail.html", {
-        "entry": selectors.audit_get_for_actor(request.user, audit_id),
-    })
+    return render(
+        request,
+        "backoffice/audit_detail.html",
+        {
+            "entry": selectors.audit_get_for_actor(request.user, audit_id),
+        },
+    )

@@ -39,7 +39,9 @@ def record(
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-        object_repr=(object_repr if object_repr is not None else str(obj) if obj is not None else "")[:200],
+        object_repr=(
+            object_repr if object_repr is not None else str(obj) if obj is not None else ""
+        )[:200],
         place_path=place_path if place_path is not None else _place_path_of(obj),
         sensitive=sensitive,
         reason=reason[:200],
@@ -77,4 +79,6 @@ def diff(instance: models.Model, fields: list[str], before: dict) -> dict:
 
 
 def snapshot(instance: models.Model, fields: list[str]) -> dict:
-    return {name: getattr(getattr(instance, name), "pk", getattr(instance, name)) for name in fields}
+    return {
+        name: getattr(getattr(instance, name), "pk", getattr(instance, name)) for name in fields
+    }

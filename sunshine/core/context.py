@@ -11,11 +11,12 @@ class RequestInfo:
     path: str = ""
 
 
-_current: ContextVar[RequestInfo] = ContextVar("sunshine_request", default=RequestInfo())
+_EMPTY = RequestInfo()
+_current: ContextVar[RequestInfo | None] = ContextVar("sunshine_request", default=None)
 
 
 def current() -> RequestInfo:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
 def set_current(info: RequestInfo):

@@ -20,7 +20,9 @@ class _Echo:
         return value
 
 
-def csv_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
+def csv_response(
+    filename: str, headers: Sequence[str], rows: Iterable[Sequence]
+) -> StreamingHttpResponse:
     """UTF-8 with BOM, which Excel on Chinese Windows opens without garbling."""
     writer = csv.writer(_Echo())
 
@@ -55,7 +57,9 @@ def xlsx_write(headers: Sequence[str], rows: Iterable[Sequence], *, title: str =
     return out
 
 
-def xlsx_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "数据"):
+def xlsx_response(
+    filename: str, headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "数据"
+):
     fh = xlsx_write(headers, rows, title=title)
     response = FileResponse(
         fh, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -44,7 +44,9 @@ def detect_encoding(head: bytes) -> str:
         head.decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError:
-        raise TableError("无法识别文件编码：请在 Excel 中另存为“CSV UTF-8”或 .xlsx 后重试。") from None
+        raise TableError(
+            "无法识别文件编码：请在 Excel 中另存为“CSV UTF-8”或 .xlsx 后重试。"
+        ) from None
 
 
 def _cell(value) -> str:
@@ -76,7 +78,7 @@ def open_table(path: str | Path, *, filename: str | None = None) -> Table:
 
 
 def _open_csv(path: Path, encoding: str) -> Table:
-    fh = open(path, encoding=encoding, newline="")  # noqa: SIM115 - closed by the generator
+    fh = open(path, encoding=encoding, newline="")
     reader = csv.reader(fh)
     try:
         headers = [h.strip() for h in next(reader)]
@@ -85,7 +87,9 @@ def _open_csv(path: Path, encoding: str) -> Table:
         raise TableError("文件是空的，请选择填好数据的表格。") from None
     except (UnicodeDecodeError, csv.Error) as exc:
         fh.close()
-        raise TableError(f"CSV 文件无法读取（{exc.__class__.__name__}），请另存为 .xlsx 后重试。") from None
+        raise TableError(
+            f"CSV 文件无法读取（{exc.__class__.__name__}），请另存为 .xlsx 后重试。"
+        ) from None
 
     def rows():
         try:
@@ -93,7 +97,9 @@ def _open_csv(path: Path, encoding: str) -> Table:
                 if any(c.strip() for c in row):
                     yield number, [c.strip() for c in row]
         except UnicodeDecodeError:
-            raise TableError("CSV 文件中途出现无法识别的字符，请另存为“CSV UTF-8”后重试。") from None
+            raise TableError(
+                "CSV 文件中途出现无法识别的字符，请另存为“CSV UTF-8”后重试。"
+            ) from None
         except csv.Error as exc:
             raise TableError(f"CSV 文件格式有误：{exc}") from None
         finally:
@@ -108,7 +114,9 @@ def _open_xlsx(path: Path) -> Table:
     try:
         wb = load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TableError(f"Excel 文件已损坏或不是 .xlsx 格式（{exc.__class__.__name__}）。") from None
+        raise TableError(
+            f"Excel 文件已损坏或不是 .xlsx 格式（{exc.__class__.__name__}）。"
+        ) from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
     try:
@@ -122,7 +130,9 @@ def _open_xlsx(path: Path) -> Table:
     if "" in headers:
         wb.close()
         col = headers.index("") + 1
-        raise TableError(f"表头第{col}列是空的（可能是合并单元格）：请取消合并，每列填一个表头后重试。")
+        raise TableError(
+            f"表头第{col}列是空的（可能是合并单元格）：请取消合并，每列填一个表头后重试。"
+        )
 
     def rows():
         try:
@@ -142,7 +152,9 @@ def _open_xlsx(path: Path) -> Table:
     return Table(headers=headers, rows=rows(), kind="xlsx")
 
 
-def column_map(headers: list[str], columns: dict[str, tuple[str, ...]], required: set[str]) -> dict[str, int]:
+def column_map(
+    headers: list[str], columns: dict[str, tuple[str, ...]], required: set[str]
+) -> dict[str, int]:
     """Map field → column index by accepted header names; missing required columns raise."""
     normal = [h.replace(" ", "").replace("\u3000", "").lower() for h in headers]
     out: dict[str, int] = {}

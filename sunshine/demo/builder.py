@@ -19,8 +19,10 @@ from sunshine.places.services import PlaceRow
 
 PROVINCE_CODE, CITY_CODE = "990000000000", "990100000000"
 YEAR = 2026
-SYLLABLES = list("桃李梅杏柳松竹荷兰菊枫杨槐桂椿榆芦苇禾丰安宁和平兴盛富康庆瑞祥泰福寿永长青红金银东西南北"
-                 "新古双高岭河湖塘桥湾坝庄集店营屯岗堡圩")
+SYLLABLES = list(
+    "桃李梅杏柳松竹荷兰菊枫杨槐桂椿榆芦苇禾丰安宁和平兴盛富康庆瑞祥泰福寿永长青红金银东西南北"
+    "新古双高岭河湖塘桥湾坝庄集店营屯岗堡圩"
+)
 STREETS, TOWNS, PARKS = 5, 13, 2
 VILLAGES_PER_COUNTY = 383
 DEMO_PASSWORD = "sunshine2026"
@@ -45,16 +47,25 @@ def _names(rng: random.Random, n: int, used: set[str]) -> list[str]:
 
 def county_rows(county_index: int, rng: random.Random) -> list[PlaceRow]:
     county_code = f"9901{county_index:02d}000000"
-    rows = [PlaceRow(county_code, f"阳光{'县' if county_index == 1 else f'{county_index}县'}（演示）",
-                     code_year=YEAR)]
+    rows = [
+        PlaceRow(
+            county_code,
+            f"阳光{'县' if county_index == 1 else f'{county_index}县'}（演示）",
+            code_year=YEAR,
+        )
+    ]
     used: set[str] = set()
     town_names = _names(rng, STREETS + TOWNS + PARKS, used)
-    town_specs = ([(f"{i + 1:03d}", "街道") for i in range(STREETS)]
-                  + [(f"{101 + i:03d}", "镇") for i in range(TOWNS)]
-                  + [(f"{400 + i:03d}", "园区") for i in range(PARKS)])
+    town_specs = (
+        [(f"{i + 1:03d}", "街道") for i in range(STREETS)]
+        + [(f"{101 + i:03d}", "镇") for i in range(TOWNS)]
+        + [(f"{400 + i:03d}", "园区") for i in range(PARKS)]
+    )
     n_towns = len(town_specs)
-    per_town = [VILLAGES_PER_COUNTY // n_towns + (1 if i < VILLAGES_PER_COUNTY % n_towns else 0)
-                for i in range(n_towns)]
+    per_town = [
+        VILLAGES_PER_COUNTY // n_towns + (1 if i < VILLAGES_PER_COUNTY % n_towns else 0)
+        for i in range(n_towns)
+    ]
     for (seg, kind), tname, n_villages in zip(town_specs, town_names, per_town, strict=True):
         town_code = county_code[:6] + seg + "000"
         town_name = tname + kind
@@ -65,8 +76,14 @@ def county_rows(county_index: int, rng: random.Random) -> list[PlaceRow]:
             vseg = f"{v + 1:03d}" if is_community else f"{200 + v:03d}"
             vcode = town_code[:9] + vseg
             urc = "111" if kind == "街道" else ("121" if is_community else "220")
-            rows.append(PlaceRow(vcode, village_names[v] + ("社区" if is_community else "村"),
-                                 urban_rural_code=urc, code_year=YEAR))
+            rows.append(
+                PlaceRow(
+                    vcode,
+                    village_names[v] + ("社区" if is_community else "村"),
+                    urban_rural_code=urc,
+                    code_year=YEAR,
+                )
+            )
             for g in range(rng.randint(5, 11)):
                 rows.append(PlaceRow(vcode + f"{g + 1:03d}", f"第{g + 1}组"))
             if is_community and rng.random() < 0.5:
@@ -105,11 +122,16 @@ def build(*, seed: int = 1, counties: int = 1, residents: int = 0, progress=None
         raise ValueError("县的数量应在 1 到 99 之间。")
     report = DemoReport(counties=counties)
     rng = random.Random(seed)
-    rows = [PlaceRow(PROVINCE_CODE, "演示省", code_year=YEAR), PlaceRow(CITY_CODE, "演示市", code_year=YEAR)]
+    rows = [
+        PlaceRow(PROVINCE_CODE, "演示省", code_year=YEAR),
+        PlaceRow(CITY_CODE, "演示市", code_year=YEAR),
+    ]
     place_services.place_bulk_create(actor=None, rows=rows, action="demo.build")
     for k in range(1, counties + 1):
         rows = county_rows(k, rng)
-        report.places += place_services.place_bulk_create(actor=None, rows=rows, action="demo.build")
+        report.places += place_services.place_bulk_create(
+            actor=None, rows=rows, action="demo.build"
+        )
         if progress:
             progress(k, counties)
     county = Place.objects.get(code="990101000000")
@@ -118,8 +140,15 @@ def build(*, seed: int = 1, counties: int = 1, residents: int = 0, progress=None
     targets = {"county": county, "town": town, "village": village}
     _contacts(county, town)
     for username, role, where, full_name, title in DEMO_USERS:
-        user = account_services.user_create(actor=None, username=username, password=DEMO_PASSWORD, role=role,
-                                            place=targets[where], full_name=full_name, title=title)
+        user = account_services.user_create(
+            actor=None,
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            place=targets[where],
+            full_name=full_name,
+            title=title,
+        )
         report.users.append((user.username, user.role_label, targets[where].name))
     if residents and apps.is_installed("sunshine.people"):
         from sunshine.people import demo as people_demo  # the people registry adds residents
@@ -129,12 +158,33 @@ def build(*, seed: int = 1, counties: int = 1, residents: int = 0, progress=None
 
 
 def _contacts(county: Place, town: Place) -> None:
-    for i, (dept, hours) in enumerate([("县卫生健康委员会办公室", "工作日 8:30–17:30"),
-                                       ("人口监测与家庭发展科", "工作日 8:30–17:30"),
-                                       ("政务服务中心卫健窗口", "工作日 9:00–17:00")]):
-        place_services.contact_create(actor=None, place=county, department=dept, phone=f"0000-8000{i + 1:04d}",
-                                      hours=hours, position=i)
-    place_services.contact_create(actor=None, place=county, department="县纪委监委驻卫健委纪检组",
-                                  phone="0000-80009999", kind="hotline", hours="工作日")
-    place_services.contact_create(actor=None, place=town, department="卫生健康办公室",
-                                  phone="0000-81000001", hours="工作日 8:30–17:30")
+    for i, (dept, hours) in enumerate(
+        [
+            ("县卫生健康委员会办公室", "工作日 8:30–17:30"),
+            ("人口监测与家庭发展科", "工作日 8:30–17:30"),
+            ("政务服务中心卫健窗口", "工作日 9:00–17:00"),
+        ]
+    ):
+        place_services.contact_create(
+            actor=None,
+            place=county,
+            department=dept,
+            phone=f"0000-8000{i + 1:04d}",
+            hours=hours,
+            position=i,
+        )
+    place_services.contact_create(
+        actor=None,
+        place=county,
+        department="县纪委监委驻卫健委纪检组",
+        phone="0000-80009999",
+        kind="hotline",
+        hours="工作日",
+    )
+    place_services.contact_create(
+        actor=None,
+        place=town,
+        department="卫生健康办公室",
+        phone="0000-81000001",
+        hours="工作日 8:30–17:30",
+    )

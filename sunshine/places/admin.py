@@ -42,8 +42,11 @@ class ScopedModelAdmin(admin.ModelAdmin):
             actor=request.user,
             action=f"{obj._meta.model_name}.{'update' if change else 'create'}_admin",
             obj=obj,
-            changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data
-                     if "password" not in name},
+            changes={
+                name: str(form.cleaned_data.get(name))
+                for name in form.changed_data
+                if "password" not in name
+            },
         )
 
 
@@ -66,7 +69,9 @@ class PlaceAdmin(ScopedModelAdmin):
             obj.path = rules.path_of_code(obj.code)
             pcode = rules.parent_code(obj.code)
             obj.parent = Place.objects.filter(code=pcode).first() if pcode else None
-            if obj.parent is None or not scoping.path_in_scope(request.user, obj.parent.path, write=True):
+            if obj.parent is None or not scoping.path_in_scope(
+                request.user, obj.parent.path, write=True
+            ):
                 raise Http404("上级不在您的管辖范围内。")
         super().save_model(request, obj, form, change)
 

@@ -14,12 +14,15 @@ COLUMNS = {
 }
 
 
-def read_division_rows(path: str | Path, *, filename: str | None = None) -> tuple[list[services.PlaceRow], list[str]]:
+def read_division_rows(
+    path: str | Path, *, filename: str | None = None
+) -> tuple[list[services.PlaceRow], list[str]]:
     """Rows of a division table and a list of Chinese errors naming row and code."""
     table = open_table(path, filename=filename)
     cols = column_map(table.headers, COLUMNS, required={"code", "name"})
     rows, errors = [], []
     for number, cells in table.rows:
+
         def get(field, cells=cells):
             i = cols.get(field)
             return cells[i].strip() if i is not None and i < len(cells) else ""
@@ -31,8 +34,14 @@ def read_division_rows(path: str | Path, *, filename: str | None = None) -> tupl
         if year and not (year.isdigit() and 1980 <= int(year) <= 2100):
             errors.append(f"第{number}行：年份 {year} 不正确。")
             year = ""
-        rows.append(services.PlaceRow(code=code, name=get("name"), urban_rural_code=urc,
-                                      code_year=int(year) if year else None))
+        rows.append(
+            services.PlaceRow(
+                code=code,
+                name=get("name"),
+                urban_rural_code=urc,
+                code_year=int(year) if year else None,
+            )
+        )
     return rows, errors
 
 
@@ -46,5 +55,6 @@ def import_division_table(*, actor, path: str | Path, filename: str | None = Non
         raise ServiceError("；".join(errors[:20]))
     if not rows:
         raise ServiceError("表格中没有数据行。")
-    return services.place_bulk_create(actor=actor, rows=rows, action="place.import",
-                                      update_existing=True)
+    return services.place_bulk_create(
+        actor=actor, rows=rows, action="place.import", update_existing=True
+    )

@@ -13,7 +13,12 @@ class Place(models.Model):
     name = models.CharField("名称", max_length=100)
     level = models.CharField("层级", max_length=16, choices=LEVEL_CHOICES, db_index=True)
     parent = models.ForeignKey(
-        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name="上级",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     urban_rural_code = models.CharField("城乡分类代码", max_length=3, blank=True)
     code_year = models.PositiveSmallIntegerField("代码年份", null=True, blank=True)
@@ -54,7 +59,9 @@ class Contact(models.Model):
 
     KIND_CHOICES = [("office", "办公电话"), ("hotline", "监督投诉电话")]
 
-    place = models.ForeignKey(Place, verbose_name="地方", on_delete=models.PROTECT, related_name="contacts")
+    place = models.ForeignKey(
+        Place, verbose_name="地方", on_delete=models.PROTECT, related_name="contacts"
+    )
     kind = models.CharField("类别", max_length=16, choices=KIND_CHOICES, default="office")
     department = models.CharField("部门", max_length=100)
     phone = models.CharField("电话", max_length=40)

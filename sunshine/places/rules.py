@@ -5,7 +5,14 @@ import re
 from sunshine.core.errors import ServiceError
 
 PROVINCE, CITY, COUNTY, TOWN, VILLAGE, GROUP, UNIT, RESIDENCE = (
-    "province", "city", "county", "town", "village", "group", "unit", "residence",
+    "province",
+    "city",
+    "county",
+    "town",
+    "village",
+    "group",
+    "unit",
+    "residence",
 )
 LEVEL_LABELS = {
     PROVINCE: "省",
@@ -40,7 +47,9 @@ def level_of_code(code: str) -> str:
     if m:
         return UNIT if m.group(2) == "U" else RESIDENCE
     if not code.isdigit():
-        raise ServiceError(f"编码 {code}：只能包含数字（单位、居住地编码为上级编码加U或R和3位序号）。")
+        raise ServiceError(
+            f"编码 {code}：只能包含数字（单位、居住地编码为上级编码加U或R和3位序号）。"
+        )
     if len(code) != 12:
         raise ServiceError(f"编码 {code}：统计用区划代码应为12位，现在是{len(code)}位。")
     if code[2:] == "0000000000":

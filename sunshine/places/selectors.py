@@ -36,7 +36,9 @@ def place_subtree(place: Place) -> QuerySet[Place]:
     return Place.objects.filter(path__startswith=place.path)
 
 
-def place_list_for_actor(actor, *, level: str = "", q: str = "", write: bool = False) -> QuerySet[Place]:
+def place_list_for_actor(
+    actor, *, level: str = "", q: str = "", write: bool = False
+) -> QuerySet[Place]:
     qs = scoping.scope(Place.objects.select_related("parent"), actor, write=write)
     if level:
         qs = qs.filter(level=level)
@@ -46,7 +48,9 @@ def place_list_for_actor(actor, *, level: str = "", q: str = "", write: bool = F
 
 
 def place_get_for_actor(actor, code: str, *, write: bool = False) -> Place:
-    return scoping.get_for_actor(Place.objects.select_related("parent"), actor, write=write, code=code)
+    return scoping.get_for_actor(
+        Place.objects.select_related("parent"), actor, write=write, code=code
+    )
 
 
 def place_level_counts(place: Place) -> dict[str, int]:

@@ -34,8 +34,15 @@ def _check_parent(code: str, level: str, parent: Place | None) -> None:
 
 
 @transaction.atomic
-def place_create(*, actor, code: str, name: str, urban_rural_code: str = "",
-                 code_year: int | None = None, address: str = "") -> Place:
+def place_create(
+    *,
+    actor,
+    code: str,
+    name: str,
+    urban_rural_code: str = "",
+    code_year: int | None = None,
+    address: str = "",
+) -> Place:
     code = (code or "").strip()
     name = (name or "").strip()
     if not name:
@@ -46,17 +53,33 @@ def place_create(*, actor, code: str, name: str, urban_rural_code: str = "",
     parent_code = rules.parent_code(code)
     parent = Place.objects.filter(code=parent_code).first() if parent_code else None
     _check_parent(code, level, parent)
-    if parent is not None and actor is not None and not scoping.path_in_scope(actor, parent.path, write=True):
+    if (
+        parent is not None
+        and actor is not None
+        and not scoping.path_in_scope(actor, parent.path, write=True)
+    ):
         raise ServiceError("只能在您管辖的地方之下新增。")
-    place = Place(code=code, path=rules.path_of_code(code), name=name, level=level, parent=parent,
-                  urban_rural_code=urban_rural_code, code_year=code_year, address=address)
+    place = Place(
+        code=code,
+        path=rules.path_of_code(code),
+        name=name,
+        level=level,
+        parent=parent,
+        urban_rural_code=urban_rural_code,
+        code_year=code_year,
+        address=address,
+    )
     try:
         place.full_clean()
     except ValidationError as exc:
         raise ServiceError(f"编码 {code}：" + "；".join(exc.messages)) from None
     place.save()
-    audit.record(actor=actor, action="place.create", obj=place,
-                 changes={"code": code, "name": name, "level": level})
+    audit.record(
+        actor=actor,
+        action="place.create",
+        obj=place,
+        changes={"code": code, "name": name, "level": level},
+    )
     return place
 
 
@@ -74,12 +97,15 @@ def place_rename(*, actor, place: Place, name: str, address: str | None = None) 
         place.address = address.strip()
     place.full_clean()
     place.save(update_fields=fields)
-    audit.record(actor=actor, action="place.update", obj=place, changes=audit.diff(place, fields, before))
+    audit.record(
+        actor=actor, action="place.update", obj=place, changes=audit.diff(place, fields, before)
+    )
     return place
 
 
-def validate_rows(rows: Iterable[PlaceRow], *, existing: dict[str, Place],
-                  allow_existing: bool = False) -> tuple[list[PlaceRow], list[str]]:
+def validate_rows(
+    rows: Iterable[PlaceRow], *, existing: dict[str, Place], allow_existing: bool = False
+) -> tuple[list[PlaceRow], list[str]]:
     """Check a batch of rows against each other and the places already stored.
 
     Returns the rows sorted top-down and a list of Chinese error messages naming each code.
@@ -117,8 +143,14 @@ def validate_rows(rows: Iterable[PlaceRow], *, existing: dict[str, Place],
 
 
 @transaction.atomic
-def place_bulk_create(*, actor, rows: list[PlaceRow], action: str = "place.bulk_create",
-                      batch_size: int = 2000, update_existing: bool = False) -> int:
+def place_bulk_create(
+    *,
+    actor,
+    rows: list[PlaceRow],
+    action: str = "place.bulk_create",
+    batch_size: int = 2000,
+    update_existing: bool = False,
+) -> int:
     """Create many places at once, all or nothing; one audit row for the batch.
 
     With update_existing, rows whose code is already stored update its name, urban-rural code
@@ -128,7 +160,9 @@ def place_bulk_create(*, actor, rows: list[PlaceRow], action: str = "place.bulk_
     existing = {p.code: p for p in Place.objects.filter(code__in=set(codes) | parent_codes)}
     ordered, errors = validate_rows(rows, existing=existing, allow_existing=update_existing)
     if errors:
-        raise ServiceError("；".join(errors[:20]) + (f"……共{len(errors)}处错误。" if len(errors) > 20 else ""))
+        raise ServiceError(
+            "；".join(errors[:20]) + (f"……共{len(errors)}处错误。" if len(errors) > 20 else "")
+        )
     if actor is not None:
         for row in ordered:
             pcode = rules.parent_code(row.code)
@@ -138,11 +172,16 @@ def place_bulk_create(*, actor, rows: list[PlaceRow], action: str = "place.bulk_
     updated = []
     for row in [r for r in ordered if r.code in existing]:
         place = existing[row.code]
-        place.name, place.urban_rural_code = row.name, row.urban_rural_code or place.urban_rural_code
+        place.name, place.urban_rural_code = (
+            row.name,
+            row.urban_rural_code or place.urban_rural_code,
+        )
         place.code_year = row.code_year or place.code_year
         updated.append(place)
     if updated:
-        Place.objects.bulk_update(updated, ["name", "urban_rural_code", "code_year"], batch_size=batch_size)
+        Place.objects.bulk_update(
+            updated, ["name", "urban_rural_code", "code_year"], batch_size=batch_size
+        )
     ordered = [r for r in ordered if r.code not in existing]
     by_code = dict(existing)
     created = 0
@@ -154,19 +193,32 @@ def place_bulk_create(*, actor, rows: list[PlaceRow], action: str = "place.bulk_
         objs = []
         for row in depth_groups[depth]:
             pcode = rules.parent_code(row.code)
-            objs.append(Place(
-                code=row.code, path=rules.path_of_code(row.code), name=row.name,
-                level=rules.level_of_code(row.code), parent=by_code.get(pcode) if pcode else None,
-                urban_rural_code=row.urban_rural_code, code_year=row.code_year, address=row.address,
-            ))
+            objs.append(
+                Place(
+                    code=row.code,
+                    path=rules.path_of_code(row.code),
+                    name=row.name,
+                    level=rules.level_of_code(row.code),
+                    parent=by_code.get(pcode) if pcode else None,
+                    urban_rural_code=row.urban_rural_code,
+                    code_year=row.code_year,
+                    address=row.address,
+                )
+            )
         Place.objects.bulk_create(objs, batch_size=batch_size)
         created += len(objs)
-        for obj in Place.objects.filter(code__in=[o.code for o in objs]).only("id", "code", "level"):
+        for obj in Place.objects.filter(code__in=[o.code for o in objs]).only(
+            "id", "code", "level"
+        ):
             by_code[obj.code] = obj
     top = min((r.code for r in ordered), key=lambda c: len(rules.path_of_code(c)), default="")
-    audit.record(actor=actor, action=action, place_path=rules.path_of_code(top)[:6] if top else "",
-                 object_repr=f"新增 {created} 个地方，更新 {len(updated)} 个",
-                 changes={"created": created, "updated": len(updated)})
+    audit.record(
+        actor=actor,
+        action=action,
+        place_path=rules.path_of_code(top)[:6] if top else "",
+        object_repr=f"新增 {created} 个地方，更新 {len(updated)} 个",
+        changes={"created": created, "updated": len(updated)},
+    )
     return created + len(updated)
 
 
@@ -179,12 +231,26 @@ def _safe_level(code: str) -> bool:
 
 
 @transaction.atomic
-def contact_create(*, actor, place: Place, department: str, phone: str, kind: str = "office",
-                   hours: str = "", position: int = 0) -> Contact:
+def contact_create(
+    *,
+    actor,
+    place: Place,
+    department: str,
+    phone: str,
+    kind: str = "office",
+    hours: str = "",
+    position: int = 0,
+) -> Contact:
     if actor is not None and not scoping.path_in_scope(actor, place.path, write=True):
         raise ServiceError("只能为您管辖的地方登记电话。")
-    contact = Contact(place=place, department=department.strip(), phone=phone.strip(), kind=kind,
-                      hours=hours, position=position)
+    contact = Contact(
+        place=place,
+        department=department.strip(),
+        phone=phone.strip(),
+        kind=kind,
+        hours=hours,
+        position=position,
+    )
     try:
         contact.full_clean()
     except ValidationError as exc:

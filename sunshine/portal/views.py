@@ -11,10 +11,16 @@ def home(request):
     counties = list(selectors.place_root_list())
     county = counties[0] if len(counties) == 1 else None
     towns = list(selectors.place_children(county)) if county else []
-    return render(request, "portal/home.html", {
-        "counties": counties, "county": county, "towns": towns,
-        "contacts": list(selectors.contact_list_public(county))[:6] if county else [],
-    })
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "counties": counties,
+            "county": county,
+            "towns": towns,
+            "contacts": list(selectors.contact_list_public(county))[:6] if county else [],
+        },
+    )
 
 
 @require_GET
@@ -26,13 +32,17 @@ def place_board(request, code: str):
         "units": [c for c in children if c.level == rules.UNIT],
         "residences": [c for c in children if c.level == rules.RESIDENCE],
     }
-    return render(request, "portal/board.html", {
-        "place": place,
-        "ancestors": selectors.place_ancestors(place),
-        "children": groups,
-        "items": [],  # filled by the disclosure module (publishing)
-        "contacts": list(selectors.contact_list_public(place)),
-    })
+    return render(
+        request,
+        "portal/board.html",
+        {
+            "place": place,
+            "ancestors": selectors.place_ancestors(place),
+            "children": groups,
+            "items": [],  # filled by the disclosure module (publishing)
+            "contacts": list(selectors.contact_list_public(place)),
+        },
+    )
 
 
 @require_GET
@@ -43,11 +53,15 @@ def contacts(request):
         counties = list(selectors.place_root_list())
         place = counties[0] if len(counties) == 1 else None
     rows = list(selectors.contact_list_public(place)) if place else []
-    return render(request, "portal/contacts.html", {
-        "place": place,
-        "offices": [c for c in rows if c.kind == "office"],
-        "hotlines": [c for c in rows if c.kind == "hotline"],
-    })
+    return render(
+        request,
+        "portal/contacts.html",
+        {
+            "place": place,
+            "offices": [c for c in rows if c.kind == "office"],
+            "hotlines": [c for c in rows if c.kind == "hotline"],
+        },
+    )
 
 
 @require_GET

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,28 +14,56 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='时间')),
-                ('actor_label', models.CharField(blank=True, max_length=150, verbose_name='操作人名称')),
-                ('action', models.CharField(db_index=True, max_length=64, verbose_name='动作')),
-                ('object_type', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='对象类型')),
-                ('object_id', models.CharField(blank=True, max_length=64, verbose_name='对象编号')),
-                ('object_repr', models.CharField(blank=True, max_length=200, verbose_name='对象')),
-                ('place_path', models.CharField(blank=True, db_index=True, max_length=32, verbose_name='所属区划前缀')),
-                ('sensitive', models.BooleanField(default=False, verbose_name='敏感信息查阅')),
-                ('reason', models.CharField(blank=True, max_length=200, verbose_name='事由')),
-                ('ip', models.CharField(blank=True, max_length=45, verbose_name='来源地址')),
-                ('user_agent', models.CharField(blank=True, max_length=200, verbose_name='客户端')),
-                ('path', models.CharField(blank=True, max_length=300, verbose_name='请求路径')),
-                ('changes', models.JSONField(blank=True, default=dict, verbose_name='变更内容')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="时间")),
+                (
+                    "actor_label",
+                    models.CharField(blank=True, max_length=150, verbose_name="操作人名称"),
+                ),
+                ("action", models.CharField(db_index=True, max_length=64, verbose_name="动作")),
+                (
+                    "object_type",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=64, verbose_name="对象类型"
+                    ),
+                ),
+                ("object_id", models.CharField(blank=True, max_length=64, verbose_name="对象编号")),
+                ("object_repr", models.CharField(blank=True, max_length=200, verbose_name="对象")),
+                (
+                    "place_path",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=32, verbose_name="所属区划前缀"
+                    ),
+                ),
+                ("sensitive", models.BooleanField(default=False, verbose_name="敏感信息查阅")),
+                ("reason", models.CharField(blank=True, max_length=200, verbose_name="事由")),
+                ("ip", models.CharField(blank=True, max_length=45, verbose_name="来源地址")),
+                ("user_agent", models.CharField(blank=True, max_length=200, verbose_name="客户端")),
+                ("path", models.CharField(blank=True, max_length=300, verbose_name="请求路径")),
+                ("changes", models.JSONField(blank=True, default=dict, verbose_name="变更内容")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '审计日志',
-                'verbose_name_plural': '审计日志',
-                'ordering': ['-at', '-id'],
+                "verbose_name": "审计日志",
+                "verbose_name_plural": "审计日志",
+                "ordering": ["-at", "-id"],
             },
         ),
     ]

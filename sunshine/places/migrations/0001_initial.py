@@ -5,53 +5,117 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Place',
+            name="Place",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True, verbose_name='编码')),
-                ('path', models.CharField(editable=False, max_length=16, unique=True, verbose_name='前缀')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('level', models.CharField(choices=[('province', '省'), ('city', '市'), ('county', '县'), ('town', '乡镇'), ('village', '村（社区）'), ('group', '村民小组'), ('unit', '单位'), ('residence', '居住地')], db_index=True, max_length=16, verbose_name='层级')),
-                ('urban_rural_code', models.CharField(blank=True, max_length=3, verbose_name='城乡分类代码')),
-                ('code_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='代码年份')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('is_active', models.BooleanField(default=True, verbose_name='有效')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='places.place', verbose_name='上级')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True, verbose_name="编码")),
+                (
+                    "path",
+                    models.CharField(
+                        editable=False, max_length=16, unique=True, verbose_name="前缀"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "省"),
+                            ("city", "市"),
+                            ("county", "县"),
+                            ("town", "乡镇"),
+                            ("village", "村（社区）"),
+                            ("group", "村民小组"),
+                            ("unit", "单位"),
+                            ("residence", "居住地"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                        verbose_name="层级",
+                    ),
+                ),
+                (
+                    "urban_rural_code",
+                    models.CharField(blank=True, max_length=3, verbose_name="城乡分类代码"),
+                ),
+                (
+                    "code_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="代码年份"
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                ("is_active", models.BooleanField(default=True, verbose_name="有效")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="places.place",
+                        verbose_name="上级",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '地方',
-                'verbose_name_plural': '地方',
-                'ordering': ['path'],
+                "verbose_name": "地方",
+                "verbose_name_plural": "地方",
+                "ordering": ["path"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('office', '办公电话'), ('hotline', '监督投诉电话')], default='office', max_length=16, verbose_name='类别')),
-                ('department', models.CharField(max_length=100, verbose_name='部门')),
-                ('phone', models.CharField(max_length=40, verbose_name='电话')),
-                ('hours', models.CharField(blank=True, max_length=100, verbose_name='办公时间')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='排序')),
-                ('place', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='places.place', verbose_name='地方')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("office", "办公电话"), ("hotline", "监督投诉电话")],
+                        default="office",
+                        max_length=16,
+                        verbose_name="类别",
+                    ),
+                ),
+                ("department", models.CharField(max_length=100, verbose_name="部门")),
+                ("phone", models.CharField(max_length=40, verbose_name="电话")),
+                ("hours", models.CharField(blank=True, max_length=100, verbose_name="办公时间")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="排序")),
+                (
+                    "place",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contacts",
+                        to="places.place",
+                        verbose_name="地方",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '联系电话',
-                'verbose_name_plural': '联系电话',
-                'ordering': ['place__path', 'kind', 'position', 'id'],
+                "verbose_name": "联系电话",
+                "verbose_name_plural": "联系电话",
+                "ordering": ["place__path", "kind", "position", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='place',
-            index=models.Index(fields=['parent', 'level'], name='places_plac_parent__cc3106_idx'),
+            model_name="place",
+            index=models.Index(fields=["parent", "level"], name="places_plac_parent__cc3106_idx"),
         ),
     ]

@@ -1,0 +1,53 @@
+# Sunshine (阳光) — the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint format check install install-dev bench browsers clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+demo: $(STAMP)
+	$(BIN)/sunshine migrate --noinput -v 0
+	$(BIN)/sunshine build-demo --seed 1 --if-absent
+	@echo "演示账号：admin / county / town / village / doctor / operator / inspector / observer，密码 sunshine2026"
+	PORT=$(PORT) $(BIN)/sunshine run --port $(PORT)
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/djlint templates sunshine --lint --quiet
+
+format: $(DEVSTAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/djlint templates sunshine --reformat --quiet || true
+
+check: $(DEVSTAMP)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check
+
+test: lint check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(DEVSTAMP)
+	$(BIN)/python bench/portal.py --quick
+
+clean:
+	rm -rf $(VENV) var

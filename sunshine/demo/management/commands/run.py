@@ -1,0 +1,79 @@
+"""Run the platform: the web server and the task worker together; Ctrl-C stops all of it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "同时启动网站和后台任务进程（Ctrl-C 全部停止）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("SUNSHINE_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--web-workers", type=int, default=int(os.environ.get("SUNSHINE_WEB_WORKERS", "1"))
+        )
+
+    def handle(self, *args, host, port, web_workers, **opts):
+        python = sys.executable
+        manage = str(settings.BASE_DIR / "manage.py")
+        procs = {
+            "网站": subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    str(web_workers),
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    "5",
+                ],
+                cwd=settings.BASE_DIR,
+            ),
+            "任务进程": subprocess.Popen(
+                [python, manage, "run_huey", "--quiet"], cwd=settings.BASE_DIR
+            ),
+        }
+        self.stdout.write(
+            f"阳光计生已启动：http://{host}:{port}/   工作台：http://{host}:{port}/staff/"
+        )
+        self.stdout.write("按 Ctrl-C 停止。")
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, proc in procs.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(
+                            f"{name}意外退出（代码 {proc.returncode}），正在停止全部进程。"
+                        )
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+            deadline = time.time() + 10
+            for proc in procs.values():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.time()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            self.stdout.write("已停止。")

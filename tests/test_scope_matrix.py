@@ -1,0 +1,171 @@
+"""Every staff route, API route and admin model, walked from the URL configuration: a user
+scoped to town A never sees town B (SPEC §0.2). A new route the table cannot fill fails here."""
+
+import pytest
+from django.urls import resolve
+
+from sunshine.accounts import roles
+from sunshine.core import audit, scopecheck
+from sunshine.core.models import AuditEntry
+from sunshine.core.testing import OTHER_COUNTY_MARKERS, OTHER_MARKERS
+from sunshine.places.models import Contact, Place
+
+pytestmark = pytest.mark.django_db
+
+
+def _audit_in(world, place):
+    return audit.record(
+        actor=None, action="test.mark", obj=place, object_repr=f"{place.name}的记录"
+    )
+
+
+def value_tables(world):
+    own_audit = _audit_in(world, world.village)
+    other_audit = _audit_in(world, world.other_village)
+    own = {
+        "place_code": lambda: world.village.code,
+        "user_id": lambda: world.users["village_cadre"].pk,
+        "audit_id": lambda: own_audit.pk,
+    }
+    other = {
+        "place_code": lambda: world.other_village.code,
+        "user_id": lambda: world.users["outsider"].pk,
+        "audit_id": lambda: other_audit.pk,
+    }
+    return own, other
+
+
+def admin_tables(world):
+    own_audit = _audit_in(world, world.village)
+    other_audit = _audit_in(world, world.other_village)
+    from sunshine.accounts.models import User
+
+    own = {
+        Place: lambda: world.village,
+        User: lambda: world.users["village_cadre"],
+        AuditEntry: lambda: own_audit,
+        Contact: lambda: Contact.objects.get(place=world.town),
+    }
+    other = {
+        Place: lambda: world.other_village,
+        User: lambda: world.users["outsider"],
+        AuditEntry: lambda: other_audit,
+        Contact: lambda: Contact.objects.get(place=world.other_town),
+    }
+    return own, other
+
+
+class TestEveryStaffRouteIsScoped:
+    def test_the_walk_finds_the_staff_and_api_routes(self):
+        routes = {r.route for r in scopecheck.staff_routes()}
+        assert "staff/places/<str:place_code>/" in routes
+        assert any(r.startswith("api/staff/") for r in routes)
+        assert len(routes) >= 12
+
+    def test_town_scoped_user_never_sees_another_town(self, client, world):
+        client.force_login(world.users["probe"])
+        own, other = value_tables(world)
+        problems = scopecheck.check_routes(
+            client,
+            scopecheck.staff_routes(),
+            own=own,
+            other=other,
+            markers=OTHER_MARKERS + OTHER_COUNTY_MARKERS,
+        )
+        assert problems == []
+
+    def test_admin_models_are_scoped(self, client, world):
+        client.force_login(world.users["probe"])
+        own, other = admin_tables(world)
+        problems = scopecheck.check_admin(
+            client,
+            own_objects=own,
+            other_objects=other,
+            markers=OTHER_MARKERS + OTHER_COUNTY_MARKERS,
+        )
+        assert problems == []
+
+    def test_county_admin_never_sees_another_county_in_the_admin(self, client, world):
+        client.force_login(world.users["county_admin"])
+        own, other = admin_tables(world)
+        other[Place] = lambda: world.other_county
+        other[AuditEntry] = lambda: audit.record(actor=None, action="t", obj=world.other_county)
+        from sunshine.accounts.models import User
+
+        other[User] = lambda: User.objects.get(username="other_county_admin")
+        other[Contact] = lambda: Contact.objects.create(
+            place=world.other_county, department="乙县办", phone="1"
+        )
+        problems = scopecheck.check_admin(
+            client, own_objects=own, other_objects=other, markers=OTHER_COUNTY_MARKERS
+        )
+        assert problems == []
+
+
+@pytest.fixture
+def leaky_urls(settings):
+    settings.ROOT_URLCONF = "tests.leaky_urls"
+
+
+@pytest.mark.usefixtures("leaky_urls")
+class TestTheCheckerCatchesAnUnscopedRoute:
+    def test_unscoped_list_and_detail_are_reported(self, client, world):
+        client.force_login(world.users["probe"])
+        own, other = value_tables(world)
+        routes = scopecheck.staff_routes("tests.leaky_urls")
+        problems = scopecheck.check_routes(
+            client, routes, own=own, other=other, markers=OTHER_MARKERS
+        )
+        assert any(p.startswith("staff/leaky/:") for p in problems), problems
+        assert any("/staff/leaky/980101101001/" in p and "404" in p for p in problems), problems
+
+    def test_a_route_with_an_unknown_argument_is_reported(self, client, world):
+        client.force_login(world.users["probe"])
+        own, other = value_tables(world)
+        routes = scopecheck.staff_routes("tests.leaky_urls")
+        problems = scopecheck.check_routes(
+            client, routes, own=own, other=other, markers=OTHER_MARKERS
+        )
+        assert any("secret_id" in p for p in problems), problems
+
+
+class TestPermissionMatrix:
+    def test_anonymous_is_sent_to_login_or_refused(self, client, world):
+        own, _ = value_tables(world)
+        for r in scopecheck.staff_routes():
+            url = scopecheck._fill(r.route, {k: own[k]() for k in r.kwargs})
+            resp = client.get(url)
+            if r.route.startswith("api/"):
+                assert resp.status_code == 401, url
+            else:
+                assert resp.status_code == 302 and "/staff/login/" in resp["Location"], url
+
+    def test_roles_without_the_capability_get_403(self, client, world):
+        checked = 0
+        own, _ = value_tables(world)
+        for r in scopecheck.staff_routes():
+            if r.route.startswith("api/"):
+                continue
+            url = scopecheck._fill(r.route, {k: own[k]() for k in r.kwargs})
+            capability = getattr(resolve(url).func, "capability", None)
+            assert capability, f"{r.route} 没有用 staff_required 声明所需权限"
+            for key in ("village_cadre", "clinic_doctor", "observer", "call_operator"):
+                user = world.users[key]
+                client.force_login(user)
+                expected = 200 if roles.has_capability(user.role, capability) else 403
+                status = client.get(url).status_code
+                assert status == expected, (url, key, status)
+                checked += 1
+        assert checked > 20
+
+    def test_api_refuses_roles_without_the_capability(self, client, world):
+        client.force_login(world.users["village_cadre"])
+        assert client.get("/api/staff/audit").status_code == 403
+        assert client.get("/api/staff/places").status_code == 200
+
+    def test_admin_is_only_for_county_admins(self, client, world):
+        client.force_login(world.users["town_clerk"])
+        resp = client.get("/admin/places/place/")
+        assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
+        client.force_login(world.users["county_admin"])
+        assert client.get("/admin/places/place/").status_code == 200
