@@ -1,8 +1,11 @@
-import os
-
 import pytest
 
-os.environ.setdefault("SUNSHINE_HUEY_IMMEDIATE", "1")
+
+def pytest_configure(config):
+    # Tasks run inline, on huey's in-memory storage, so tests need no consumer process.
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
 
 
 @pytest.fixture(autouse=True)
@@ -11,8 +14,10 @@ def _media_and_cache(settings, tmp_path):
     settings.AXES_ENABLED = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.core.cache import cache
+    from huey.contrib.djhuey import HUEY
 
     cache.clear()
+    HUEY.flush()
 
 
 @pytest.fixture

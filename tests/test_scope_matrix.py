@@ -6,7 +6,7 @@ from django.urls import resolve
 
 from sunshine.accounts import roles
 from sunshine.core import audit, scopecheck
-from sunshine.core.models import AuditEntry
+from sunshine.core.models import AuditEntry, Job
 from sunshine.core.testing import OTHER_COUNTY_MARKERS, OTHER_MARKERS
 from sunshine.places.models import Contact, Place
 
@@ -19,15 +19,24 @@ def _audit_in(world, place):
     )
 
 
+def _job_in(place):
+    return Job.objects.create(
+        kind="places.import", title=f"{place.name}的导入", place_path=place.path
+    )
+
+
 def value_tables(world):
     own_audit = _audit_in(world, world.village)
     other_audit = _audit_in(world, world.other_village)
+    own_job, other_job = _job_in(world.village), _job_in(world.other_village)
     own = {
+        "job_id": lambda: own_job.pk,
         "place_code": lambda: world.village.code,
         "user_id": lambda: world.users["village_cadre"].pk,
         "audit_id": lambda: own_audit.pk,
     }
     other = {
+        "job_id": lambda: other_job.pk,
         "place_code": lambda: world.other_village.code,
         "user_id": lambda: world.users["outsider"].pk,
         "audit_id": lambda: other_audit.pk,

@@ -45,3 +45,19 @@ class AuditFilterForm(forms.Form):
         error_messages={"invalid": "截止日期格式应为 2026-01-31。"},
     )
     sensitive = forms.BooleanField(label="只看敏感信息查阅", required=False)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="表格文件（.xlsx 或 .csv）",
+        error_messages={"required": "请选择要上传的文件。", "empty": "上传的文件是空的。"},
+    )
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        name = f.name.lower()
+        if not name.endswith((".xlsx", ".csv", ".xls")):
+            raise forms.ValidationError("只能上传 .xlsx 或 .csv 文件。")
+        if f.size > 200 * 1024 * 1024:
+            raise forms.ValidationError("文件超过 200 MB，请拆分后上传。")
+        return f

@@ -37,3 +37,17 @@ def audit_search_for_actor(
 
 def audit_get_for_actor(actor, audit_id: int) -> AuditEntry:
     return scoping.get_for_actor(AuditEntry.objects.select_related("actor"), actor, pk=audit_id)
+
+
+def job_get_for_actor(actor, job_id: int):
+    from sunshine.core.models import Job
+
+    return scoping.get_for_actor(Job.objects.select_related("created_by"), actor, pk=job_id)
+
+
+def job_list_for_actor(actor):
+    from sunshine.core.models import Job
+
+    return scoping.scope(Job.objects.select_related("created_by"), actor).order_by(
+        "-created_at", "-id"
+    )

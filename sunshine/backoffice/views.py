@@ -1,11 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from sunshine.accounts import selectors as account_selectors
 from sunshine.backoffice import forms, selectors
 from sunshine.backoffice.access import staff_required
-from sunshine.core import exports
+from sunshine.core import exports, jobs
+from sunshine.core.errors import ServiceError
+from sunshine.places import scoping
 from sunshine.places import selectors as place_selectors
 
 PAGE_SIZE = 50
@@ -170,3 +172,42 @@ def audit_detail(request, audit_id):
             "entry": selectors.audit_get_for_actor(request.user, audit_id),
         },
     )
+
+
+@staff_required("places.change")
+def place_import(request):
+    form = (
+        forms.UploadForm(request.POST, request.FILES)
+        if request.method == "POST"
+        else forms.UploadForm()
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            job = jobs.job_create(
+                actor=request.user,
+                kind="places.import",
+                title=f"导入区划：{form.cleaned_data['file'].name}",
+                place_path=scoping.write_prefix(request.user) or "",
+                upload=form.cleaned_data["file"],
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("backoffice:job-detail", job_id=job.pk)
+    return render(
+        request,
+        "backoffice/place_import.html",
+        {
+            "form": form,
+            "recent": list(
+                selectors.job_list_for_actor(request.user).filter(kind="places.import")[:10]
+            ),
+        },
+    )
+
+
+@staff_required("places.view")
+def job_detail(request, job_id):
+    job = selectors.job_get_for_actor(request.user, job_id)
+    template = "backoffice/_job_status.html" if request.htmx else "backoffice/job_detail.html"
+    return render(request, template, {"job": job, "progress": jobs.progress_get(job)})

@@ -54,3 +54,53 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("审计日志只能追加，不能删除。")
+
+
+class Job(models.Model):
+    """A long piece of work run by the task worker (imports, batch documents), with progress."""
+
+    QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+    STATUS_CHOICES = [
+        (QUEUED, "排队中"),
+        (RUNNING, "进行中"),
+        (SUCCEEDED, "已完成"),
+        (FAILED, "未完成"),
+    ]
+
+    kind = models.CharField("类型", max_length=64)
+    title = models.CharField("名称", max_length=200)
+    status = models.CharField(
+        "状态", max_length=16, choices=STATUS_CHOICES, default=QUEUED, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="发起人",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    place_path = models.CharField("所属区划前缀", max_length=32, blank=True, db_index=True)
+    input_file = models.FileField("上传文件", upload_to="jobs/in/", blank=True)
+    input_name = models.CharField("原文件名", max_length=200, blank=True)
+    options = models.JSONField("选项", default=dict, blank=True)
+    message = models.TextField("结果说明", blank=True)
+    errors = models.JSONField("错误明细", default=list, blank=True)
+    result = models.JSONField("结果", default=dict, blank=True)
+    result_file = models.FileField("结果文件", upload_to="jobs/out/", blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    scope_path = "place_path"
+
+    class Meta:
+        verbose_name = "后台任务"
+        verbose_name_plural = "后台任务"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.SUCCEEDED, self.FAILED)

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# [0-9], not \d: \d and str.isdigit() also accept full-width and other Unicode digits.
+MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+ASCII_DIGITS = frozenset("0123456789")
 
 
 def id_check_char(first17: str) -> str:
@@ -22,7 +24,7 @@ def validate_id_number(value: str, *, today: dt.date | None = None) -> str:
         raise ValidationError("身份证号码是旧的15位号码，请换成18位的新号码。")
     if len(value) != 18:
         raise ValidationError(f"身份证号码应为18位，现在是{len(value)}位。")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not set(value[:17]) <= ASCII_DIGITS or value[17] not in ASCII_DIGITS | {"X"}:
         raise ValidationError("身份证号码前17位应为数字，最后一位为数字或X。")
     try:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -50,6 +52,6 @@ def validate_mobile(value: str) -> str:
     value = (value or "").strip().replace(" ", "").replace("-", "")
     if value.startswith("+86"):
         value = value[3:]
-    if not MOBILE_RE.match(value):
+    if not MOBILE_RE.fullmatch(value):
         raise ValidationError("手机号码应为11位数字，以13–19开头。")
     return value

@@ -45,6 +45,21 @@ def read_division_rows(
     return rows, errors
 
 
+def existing_for(rows: list[services.PlaceRow]) -> dict:
+    """Stored places that a batch refers to: its own codes and their parents."""
+    from sunshine.places import rules
+    from sunshine.places.models import Place
+
+    codes = {r.code for r in rows}
+    parents = set()
+    for code in codes:
+        try:
+            parents.add(rules.parent_code(code))
+        except ServiceError:
+            continue
+    return {p.code: p for p in Place.objects.filter(code__in=codes | (parents - {None}))}
+
+
 def import_division_table(*, actor, path: str | Path, filename: str | None = None) -> int:
     """All or nothing: any bad row → nothing written and every error reported."""
     try:

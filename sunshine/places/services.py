@@ -150,6 +150,7 @@ def place_bulk_create(
     action: str = "place.bulk_create",
     batch_size: int = 2000,
     update_existing: bool = False,
+    progress=None,
 ) -> int:
     """Create many places at once, all or nothing; one audit row for the batch.
 
@@ -207,6 +208,8 @@ def place_bulk_create(
             )
         Place.objects.bulk_create(objs, batch_size=batch_size)
         created += len(objs)
+        if progress is not None:
+            progress(created + len(updated), len(ordered) + len(updated), "写入")
         for obj in Place.objects.filter(code__in=[o.code for o in objs]).only(
             "id", "code", "level"
         ):
