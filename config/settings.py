@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "sunshine.core",
     "sunshine.places",
     "sunshine.accounts",
+    "sunshine.people",
     "sunshine.portal",
     "sunshine.backoffice",
     "sunshine.api",

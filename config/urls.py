@@ -15,6 +15,7 @@ def healthz(request):
 
 urlpatterns = [
     path("", include("sunshine.portal.urls")),
+    path("staff/people/", include("sunshine.people.urls")),
     path("staff/", include("sunshine.backoffice.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -23,6 +23,10 @@ ROLE_LABELS = dict(ROLE_CHOICES)
 
 # Capability names are "<area>.<verb>"; a role has a fixed set. Data-driven later if a
 # county needs its own roles.
+PEOPLE_WORK = ("people.view", "people.change", "people.identifiers", "people.import")
+
+# The county admin runs the system: residents are visible to them only masked (PIPL: minimum
+# necessary); the clerks and cadres who register residents see full identifiers.
 CAPABILITIES: dict[str, frozenset[str]] = {
     COUNTY_ADMIN: frozenset(
         {
@@ -33,11 +37,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "audit.view",
             "admin.use",
             "contacts.change",
+            "people.view",
         }
     ),
-    COUNTY_CLERK: frozenset({"places.view", "places.change", "staff.view", "contacts.change"}),
-    TOWN_CLERK: frozenset({"places.view", "places.change", "staff.view", "contacts.change"}),
-    VILLAGE_CADRE: frozenset({"places.view"}),
+    COUNTY_CLERK: frozenset(
+        {"places.view", "places.change", "staff.view", "contacts.change", *PEOPLE_WORK}
+    ),
+    TOWN_CLERK: frozenset(
+        {"places.view", "places.change", "staff.view", "contacts.change", *PEOPLE_WORK}
+    ),
+    VILLAGE_CADRE: frozenset({"places.view", *PEOPLE_WORK}),
     CLINIC_DOCTOR: frozenset({"places.view"}),
     CALL_OPERATOR: frozenset({"places.view"}),
     DISCIPLINE_INSPECTOR: frozenset({"places.view", "audit.view"}),

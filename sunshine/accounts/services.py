@@ -46,6 +46,12 @@ def user_create(
         raise ServiceError("可查看范围必须包含管辖地方。", field="view_place")
     if actor is not None and not scoping.path_in_scope(actor, place.path, write=True):
         raise ServiceError("只能在您管辖的地方之下开设账号。", field="place")
+    if (
+        actor is not None
+        and view_place is not None
+        and not scoping.path_in_scope(actor, view_place.path)
+    ):
+        raise ServiceError("可查看范围不能超出您自己的查看范围。", field="view_place")
     if User.objects.filter(username=username).exists():
         raise ServiceError(f"用户名 {username} 已被使用。", field="username")
     user = User(

@@ -41,3 +41,30 @@ class AuditOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+
+
+class ResidentOut(Schema):
+    id: int
+    name: str
+    sex: str
+    birth_date: dt.date
+    id_number: str
+    mobile: str
+    place_code: str
+    household_number: str | None = None
+    hukou_type: str
+    status: str
+    masked: bool
+
+
+class ResidentIn(Schema):
+    name: str
+    sex: str
+    id_number: str
+    place_code: str
+    mobile: str = ""
+    birth_date: str = ""
+    household_number: str = ""
+    residence_code: str = ""
+    hukou_type: str = "农村"
+    status: str = "在册"

@@ -8,7 +8,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import django_auth
 
 from sunshine.accounts.models import User
-from sunshine.api.schemas import AuditOut, MeOut, PlaceOut
+from sunshine.api.schemas import AuditOut, MeOut, PlaceOut, ResidentIn, ResidentOut
 from sunshine.backoffice import selectors as office_selectors
 from sunshine.core.errors import ServiceError
 from sunshine.places import selectors as place_selectors
@@ -100,6 +100,87 @@ def staff_audit(request, action: str = ""):
 def staff_audit_entry(request, audit_id: int):
     _require(request.user, "audit.view")
     return office_selectors.audit_get_for_actor(request.user, audit_id)
+
+
+def _resident_out(r, full: bool) -> dict:
+    from sunshine.core.masking import mask_id_number, mask_mobile
+
+    return {
+        "id": r.pk,
+        "name": r.name,
+        "sex": r.sex,
+        "birth_date": r.birth_date,
+        "id_number": r.id_number if full else mask_id_number(r.id_number),
+        "mobile": r.mobile if full else mask_mobile(r.mobile),
+        "place_code": r.place.code,
+        "household_number": r.household.number if r.household_id else None,
+        "hukou_type": r.hukou_type,
+        "status": r.status,
+        "masked": not full,
+    }
+
+
+@staff.get("/residents", response=list[ResidentOut], summary="管辖范围内的居民（无权限时号码打码）")
+@paginate(LimitOffsetPagination)
+def staff_residents(request, q: str = "", place: str = "", status: str = ""):
+    from sunshine.people import selectors as people_selectors
+
+    _require(request.user, "people.view")
+    full = people_selectors.can_see_identifiers(request.user)
+    qs = people_selectors.resident_list_for_actor(
+        request.user, q=q, place_code=place, status=status
+    )
+    return _ResidentPage(qs, full, request.user)
+
+
+class _ResidentPage:
+    """Paginated lazily; audits the page of full identifiers it hands out."""
+
+    def __init__(self, qs, full, actor):
+        self.qs, self.full, self.actor = qs, full, actor
+
+    def __len__(self):
+        return self.qs.count()
+
+    def count(self):
+        return self.qs.count()
+
+    def __getitem__(self, item):
+        rows = list(self.qs[item])
+        if self.full and rows:
+            from sunshine.core import audit
+
+            audit.record(
+                actor=self.actor,
+                action="resident.api_identifiers",
+                sensitive=True,
+                place_path=self.actor.place.path if self.actor.place else "",
+                changes={"ids": [r.pk for r in rows]},
+            )
+        return [_resident_out(r, self.full) for r in rows]
+
+
+@staff.get("/residents/{resident_id}", response=ResidentOut, summary="一位居民")
+def staff_resident(request, resident_id: int):
+    from sunshine.people import selectors as people_selectors
+
+    _require(request.user, "people.view")
+    r = people_selectors.resident_get_for_actor(request.user, resident_id)
+    full = people_selectors.can_see_identifiers(request.user)
+    if full:
+        people_selectors.resident_identifiers(request.user, r, reason="api")
+    return _resident_out(r, full)
+
+
+@staff.post("/residents", response={201: ResidentOut}, summary="登记一位居民")
+def staff_resident_create(request, payload: ResidentIn):
+    from sunshine.people import selectors as people_selectors
+    from sunshine.people import services as people_services
+
+    _require(request.user, "people.change")
+    r = people_services.resident_create(actor=request.user, data=payload.dict())
+    r = people_selectors.resident_get_for_actor(request.user, r.pk)
+    return 201, _resident_out(r, people_selectors.can_see_identifiers(request.user))
 
 
 api.add_router("/", public)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("users/", views.user_list, name="user-list"),
     path("users/<int:user_id>/", views.user_detail, name="user-detail"),
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
+    path("jobs/<int:job_id>/result/", views.job_result, name="job-result"),
     path("audit/", views.audit_list, name="audit-list"),
     path("audit/export.csv", views.audit_export_csv, name="audit-export-csv"),
     path("audit/<int:audit_id>/", views.audit_detail, name="audit-detail"),

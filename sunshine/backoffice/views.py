@@ -1,10 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 
 from sunshine.accounts import selectors as account_selectors
+from sunshine.accounts.access import staff_required
 from sunshine.backoffice import forms, selectors
-from sunshine.backoffice.access import staff_required
 from sunshine.core import exports, jobs
 from sunshine.core.errors import ServiceError
 from sunshine.places import scoping
@@ -211,3 +212,15 @@ def job_detail(request, job_id):
     job = selectors.job_get_for_actor(request.user, job_id)
     template = "backoffice/_job_status.html" if request.htmx else "backoffice/job_detail.html"
     return render(request, template, {"job": job, "progress": jobs.progress_get(job)})
+
+
+@staff_required("places.view")
+def job_result(request, job_id):
+    job = selectors.job_get_for_actor(request.user, job_id)
+    if not job.result_file:
+        raise Http404("这个任务没有结果文件。")
+    return FileResponse(
+        job.result_file.open("rb"),
+        as_attachment=True,
+        filename=job.result_file.name.rsplit("/", 1)[-1],
+    )

@@ -36,6 +36,17 @@ def csv_response(
     return response
 
 
+def _as_text_if_formula(ws, value):
+    """openpyxl turns any string starting with "=" into a live formula: keep it as text."""
+    if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 def xlsx_write(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "数据"):
     """A write-only workbook in a temporary file (constant memory), rewound for reading."""
     wb = Workbook(write_only=True)
@@ -50,7 +61,7 @@ def xlsx_write(headers: Sequence[str], rows: Iterable[Sequence], *, title: str =
         header_cells.append(cell)
     ws.append(header_cells)
     for row in rows:
-        ws.append(list(row))
+        ws.append([_as_text_if_formula(ws, v) for v in row])
     out = tempfile.TemporaryFile()
     wb.save(out)
     out.seek(0)

@@ -5,6 +5,7 @@ Every failure is a TableError with a Chinese message; nothing here writes to the
 
 import codecs
 import csv
+import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,32 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]  # (row number as the clerk sees it, cells)
     kind: str  # "xlsx" | "csv"
     encoding: str = ""
+    size: int = 0  # bytes of the file
+    total_rows: int | None = None  # known for .xlsx with a dimension record
+    _counter: "_CountingReader | None" = None
+
+    def fraction_read(self) -> float:
+        """How far through the file the reader is (CSV), for progress bars."""
+        if self._counter is not None and self.size:
+            return min(1.0, self._counter.count / self.size)
+        return 0.0
+
+
+class _CountingReader(io.RawIOBase):
+    def __init__(self, raw):
+        self.raw, self.count = raw, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = self.raw.readinto(b)
+        self.count += n or 0
+        return n
+
+    def close(self):
+        self.raw.close()
+        super().close()
 
 
 def detect_encoding(head: bytes) -> str:
@@ -78,7 +105,9 @@ def open_table(path: str | Path, *, filename: str | None = None) -> Table:
 
 
 def _open_csv(path: Path, encoding: str) -> Table:
-    fh = open(path, encoding=encoding, newline="")
+    # Count the bytes read so that progress bars know how far through the file we are.
+    counter = _CountingReader(open(path, "rb"))  # closed with fh, by the generator
+    fh = io.TextIOWrapper(io.BufferedReader(counter, 256 * 1024), encoding=encoding, newline="")
     reader = csv.reader(fh)
     try:
         headers = [h.strip() for h in next(reader)]
@@ -105,7 +134,14 @@ def _open_csv(path: Path, encoding: str) -> Table:
         finally:
             fh.close()
 
-    return Table(headers=headers, rows=rows(), kind="csv", encoding=encoding)
+    return Table(
+        headers=headers,
+        rows=rows(),
+        kind="csv",
+        encoding=encoding,
+        size=path.stat().st_size,
+        _counter=counter,
+    )
 
 
 def _open_xlsx(path: Path) -> Table:
@@ -149,7 +185,10 @@ def _open_xlsx(path: Path) -> Table:
         finally:
             wb.close()
 
-    return Table(headers=headers, rows=rows(), kind="xlsx")
+    total = ws.max_row - 1 if ws.max_row else None
+    return Table(
+        headers=headers, rows=rows(), kind="xlsx", size=path.stat().st_size, total_rows=total
+    )
 
 
 def column_map(

@@ -7,6 +7,7 @@ Names carry markers so a leak is easy to see: everything in the other town (A2) 
 
 from dataclasses import dataclass
 
+from sunshine.core.validators import id_check_char
 from sunshine.places.services import PlaceRow
 
 PASSWORD = "test-pass-2026"
@@ -42,6 +43,7 @@ ROWS = [
 class World:
     places: dict
     users: dict
+    residents: dict
 
     def place(self, code):
         return self.places[code]
@@ -109,8 +111,27 @@ def build_world() -> World:
     probe.set_password(PASSWORD)
     probe.save()
     users["probe"] = probe
+    from sunshine.people import services as people_services
+
+    residents = {}
+    for key, name, body, sex, code in [
+        ("own", "本镇居民甲", "98010119900307001", "男", "980101100001001"),
+        ("own2", "本镇居民乙", "98010119920511002", "女", "980101100001002"),
+        ("other", "外镇居民丙", "98010119850101003", "男", "980101101001001"),
+    ]:
+        residents[key] = people_services.resident_create(
+            actor=None,
+            data={
+                "name": name,
+                "sex": sex,
+                "id_number": body + id_check_char(body),
+                "place_code": code,
+                "mobile": "13800001234" if key == "own" else "13912345678",
+                "household_number": f"H{key}",
+            },
+        )
     place_services.contact_create(actor=None, place=town, department="本镇卫健办", phone="0000-1")
     place_services.contact_create(
         actor=None, place=places["980101101000"], department="外镇卫健办", phone="0000-2"
     )
-    return World(places=places, users=users)
+    return World(places=places, users=users, residents=residents)

@@ -31,22 +31,30 @@ DIVISION_LEVELS = (PROVINCE, CITY, COUNTY, TOWN, VILLAGE)
 PREFIX_LEN = {PROVINCE: 2, CITY: 4, COUNTY: 6, TOWN: 9, VILLAGE: 12, GROUP: 15}
 ATTACHED_MARK = {UNIT: "U", RESIDENCE: "R"}
 
-CODE12 = re.compile(r"^\d{12}$")
-CODE15 = re.compile(r"^\d{15}$")
-ATTACHED = re.compile(r"^(\d{9}|\d{12})([UR])(\d{3})$")
+# [0-9], not \d: \d and str.isdigit() also accept full-width and other Unicode digits.
+CODE12 = re.compile(r"[0-9]{12}")
+CODE15 = re.compile(r"[0-9]{15}")
+ATTACHED = re.compile(r"([0-9]{9}|[0-9]{12})([UR])([0-9]{3})")
+DIGITS = re.compile(r"[0-9]+")
 
 
 def level_of_code(code: str) -> str:
     """The level a code names; raises ServiceError naming the code when it is malformed."""
     code = (code or "").strip()
-    if CODE15.match(code):
+    if CODE15.fullmatch(code):
         if code[12:] == "000":
             raise ServiceError(f"编码 {code}：村民小组编码的最后3位不能是000。")
         return GROUP
-    m = ATTACHED.match(code)
+    m = ATTACHED.fullmatch(code)
     if m:
+        if len(m.group(1)) == 12 and m.group(1)[9:] == "000":
+            # Under a town the 9-digit form is the one code: 320324110000U001 would share
+            # the path of 320324110U001.
+            raise ServiceError(
+                f"编码 {code}：单位、居住地编码应为乡镇编码前9位或村编码12位，加U或R和3位序号。"
+            )
         return UNIT if m.group(2) == "U" else RESIDENCE
-    if not code.isdigit():
+    if not DIGITS.fullmatch(code):
         raise ServiceError(
             f"编码 {code}：只能包含数字（单位、居住地编码为上级编码加U或R和3位序号）。"
         )
@@ -69,7 +77,7 @@ def path_of_code(code: str) -> str:
     if level in PREFIX_LEN and level != GROUP:
         return code[: PREFIX_LEN[level]]
     if level in ATTACHED_MARK:
-        m = ATTACHED.match(code)
+        m = ATTACHED.fullmatch(code)
         base = m.group(1)
         base_path = path_of_code(base if len(base) == 12 else base + "000")
         return base_path + m.group(2) + m.group(3)
@@ -91,7 +99,7 @@ def parent_code(code: str) -> str | None:
         return code[:9] + "000"
     if level == GROUP:
         return code[:12]
-    base = ATTACHED.match(code).group(1)
+    base = ATTACHED.fullmatch(code).group(1)
     return base if len(base) == 12 else base + "000"
 
 

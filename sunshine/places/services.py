@@ -53,11 +53,9 @@ def place_create(
     parent_code = rules.parent_code(code)
     parent = Place.objects.filter(code=parent_code).first() if parent_code else None
     _check_parent(code, level, parent)
-    if (
-        parent is not None
-        and actor is not None
-        and not scoping.path_in_scope(actor, parent.path, write=True)
-    ):
+    # A top-level place has no parent: its own path must be in scope (superusers only).
+    anchor = parent.path if parent is not None else rules.path_of_code(code)
+    if actor is not None and not scoping.path_in_scope(actor, anchor, write=True):
         raise ServiceError("只能在您管辖的地方之下新增。")
     place = Place(
         code=code,
@@ -167,8 +165,8 @@ def place_bulk_create(
     if actor is not None:
         for row in ordered:
             pcode = rules.parent_code(row.code)
-            anchor = row.code if row.code in existing else pcode
-            if anchor and not scoping.path_in_scope(actor, rules.path_of_code(anchor), write=True):
+            anchor = row.code if row.code in existing else (pcode or row.code)
+            if not scoping.path_in_scope(actor, rules.path_of_code(anchor), write=True):
                 raise ServiceError(f"编码 {row.code}：不在您的管辖范围内。")
     updated = []
     for row in [r for r in ordered if r.code in existing]:

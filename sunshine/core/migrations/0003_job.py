@@ -6,37 +6,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_audit_append_only'),
+        ("core", "0002_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=64, verbose_name='类型')),
-                ('title', models.CharField(max_length=200, verbose_name='名称')),
-                ('status', models.CharField(choices=[('queued', '排队中'), ('running', '进行中'), ('succeeded', '已完成'), ('failed', '未完成')], db_index=True, default='queued', max_length=16, verbose_name='状态')),
-                ('place_path', models.CharField(blank=True, db_index=True, max_length=32, verbose_name='所属区划前缀')),
-                ('input_file', models.FileField(blank=True, upload_to='jobs/in/', verbose_name='上传文件')),
-                ('input_name', models.CharField(blank=True, max_length=200, verbose_name='原文件名')),
-                ('options', models.JSONField(blank=True, default=dict, verbose_name='选项')),
-                ('message', models.TextField(blank=True, verbose_name='结果说明')),
-                ('errors', models.JSONField(blank=True, default=list, verbose_name='错误明细')),
-                ('result', models.JSONField(blank=True, default=dict, verbose_name='结果')),
-                ('result_file', models.FileField(blank=True, upload_to='jobs/out/', verbose_name='结果文件')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='开始时间')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='结束时间')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发起人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=64, verbose_name="类型")),
+                ("title", models.CharField(max_length=200, verbose_name="名称")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "排队中"),
+                            ("running", "进行中"),
+                            ("succeeded", "已完成"),
+                            ("failed", "未完成"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "place_path",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=32, verbose_name="所属区划前缀"
+                    ),
+                ),
+                (
+                    "input_file",
+                    models.FileField(blank=True, upload_to="jobs/in/", verbose_name="上传文件"),
+                ),
+                (
+                    "input_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="原文件名"),
+                ),
+                ("options", models.JSONField(blank=True, default=dict, verbose_name="选项")),
+                ("message", models.TextField(blank=True, verbose_name="结果说明")),
+                ("errors", models.JSONField(blank=True, default=list, verbose_name="错误明细")),
+                ("result", models.JSONField(blank=True, default=dict, verbose_name="结果")),
+                (
+                    "result_file",
+                    models.FileField(blank=True, upload_to="jobs/out/", verbose_name="结果文件"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="开始时间"),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="结束时间"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发起人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '后台任务',
-                'verbose_name_plural': '后台任务',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "后台任务",
+                "verbose_name_plural": "后台任务",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

@@ -1,0 +1,89 @@
+"""Exports a clerk opens in Excel: CSV with a BOM, streamed; .xlsx with a bold header."""
+
+import csv
+import io
+from urllib.parse import quote
+
+from django.http import FileResponse, StreamingHttpResponse
+from openpyxl import load_workbook
+
+from sunshine.core import exports
+
+HEADERS = ["编码", "名称", "年份"]
+
+
+def _rows():
+    yield ["320324100000", "凌城镇", 2024]
+    yield ["320324100001", "居委会", None]
+
+
+class TestCsvResponse:
+    def test_body_starts_with_a_utf8_bom_so_excel_reads_chinese(self):
+        body = b"".join(exports.csv_response("地方.csv", HEADERS, _rows()).streaming_content)
+        assert body.startswith("\ufeff".encode())
+        assert body.decode("utf-8-sig").splitlines()[0] == "编码,名称,年份"
+
+    def test_response_streams_rows_lazily(self):
+        consumed = []
+
+        def rows():
+            for row in _rows():
+                consumed.append(row)
+                yield row
+
+        response = exports.csv_response("地方.csv", HEADERS, rows())
+        assert isinstance(response, StreamingHttpResponse)
+        assert consumed == []  # nothing read before the body is iterated
+        body = b"".join(response.streaming_content)
+        assert len(consumed) == 2 and body
+
+    def test_none_becomes_an_empty_cell_and_values_round_trip(self):
+        body = b"".join(exports.csv_response("地方.csv", HEADERS, _rows()).streaming_content)
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert rows == [HEADERS, ["320324100000", "凌城镇", "2024"], ["320324100001", "居委会", ""]]
+
+    def test_chinese_filename_is_encoded_for_the_download(self):
+        response = exports.csv_response("地方.csv", HEADERS, [])
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert (
+            response["Content-Disposition"] == f"attachment; filename*=UTF-8''{quote('地方.csv')}"
+        )
+
+
+def _open(response):
+    return load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+
+class TestXlsxResponse:
+    def test_workbook_opens_with_a_bold_header_row_and_the_rows(self):
+        response = exports.xlsx_response("地方.xlsx", HEADERS, _rows(), title="地方")
+        assert isinstance(response, FileResponse)
+        assert "spreadsheetml" in response["Content-Type"]
+        ws = _open(response).active
+        assert ws.title == "地方"
+        header = next(ws.iter_rows(min_row=1, max_row=1))
+        assert [c.value for c in header] == HEADERS
+        assert all(c.font.bold for c in header)
+        second = next(ws.iter_rows(min_row=2, max_row=2))
+        assert [c.value for c in second] == ["320324100000", "凌城镇", 2024]
+        assert not any(c.font.bold for c in second)
+        assert ws.max_row == 3
+
+    def test_long_sheet_title_is_cut_to_excels_31_characters(self):
+        ws = _open(exports.xlsx_response("x.xlsx", HEADERS, [], title="长" * 40)).active
+        assert ws.title == "长" * 31
+
+    def test_text_that_looks_like_a_formula_is_written_as_text(self):
+        # A place name such as "=HYPERLINK(...)" from an import must not become a live formula.
+        ws = _open(
+            exports.xlsx_response("x.xlsx", ["名称"], [["=1+1"], ['=HYPERLINK("x")']])
+        ).active
+        cells = [row[0] for row in ws.iter_rows(min_row=2)]
+        assert [c.value for c in cells] == ["=1+1", '=HYPERLINK("x")']
+        assert all(c.data_type == "s" for c in cells)
+
+
+class TestRowsToCsvText:
+    def test_header_then_rows_without_a_bom(self):
+        text = exports.rows_to_csv_text(["a", "b"], [[1, "甲"]])
+        assert text == "a,b\r\n1,甲\r\n"
