@@ -25,7 +25,7 @@ install-dev: $(DEVSTAMP)
 
 demo: $(STAMP)
 	$(BIN)/sunshine migrate --noinput -v 0
-	$(BIN)/sunshine build-demo --seed 1 --if-absent
+	$(BIN)/sunshine build-demo --seed 1 --residents 20000 --if-absent
 	@echo "演示账号：admin / county / town / village / doctor / operator / inspector / observer，密码 sunshine2026"
 	PORT=$(PORT) $(BIN)/sunshine run --port $(PORT)
 

@@ -1,6 +1,6 @@
 """The `sunshine` console command: a thin wrapper over Django's management commands.
 
-`sunshine build-demo --seed 1`, `sunshine migrate`, `sunshine import-places FILE` …
+`sunshine build-demo --seed 1`, `sunshine migrate`, `sunshine import places FILE` …
 """
 
 import os

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -18,6 +19,10 @@ class LoginView(auth_views.LoginView):
     template_name = "backoffice/login.html"
     authentication_form = forms.LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # Django's LoginView puts the request's host in `site_name`; show ours.
+        return {**super().get_context_data(**kwargs), "site_name": settings.SUNSHINE_SITE_NAME}
 
 
 def _page(request, qs):

@@ -43,6 +43,13 @@ class AuditEntry(models.Model):
         verbose_name = "审计日志"
         verbose_name_plural = "审计日志"
         ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["place_path", "at"],
+                name="audit_path_at",
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+            )
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"

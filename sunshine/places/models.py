@@ -32,7 +32,13 @@ class Place(models.Model):
         verbose_name = "地方"
         verbose_name_plural = "地方"
         ordering = ["path"]
-        indexes = [models.Index(fields=["parent", "level"])]
+        indexes = [
+            models.Index(fields=["parent", "level"]),
+            # Prefix scoping is LIKE 'path%': PostgreSQL needs pattern ops unless the collation is C.
+            models.Index(
+                fields=["path"], name="place_path_like", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -40,6 +46,18 @@ class Place(models.Model):
     @property
     def level_label(self) -> str:
         return rules.LEVEL_LABELS[self.level]
+
+    @property
+    def kind_label(self) -> str:
+        """街道 / 镇 / 乡 / 园区 for towns; the level's label otherwise."""
+        return rules.town_kind(self.code) if self.level == rules.TOWN else self.level_label
+
+    @property
+    def display_name(self) -> str:
+        """A group's name alone ("第1组") says little: prefix its village's (parent must be loaded)."""
+        if self.level == rules.GROUP and self.parent_id and "parent" in self._state.fields_cache:
+            return f"{self.parent.name}{self.name}"
+        return self.name
 
     @property
     def is_publication_level(self) -> bool:

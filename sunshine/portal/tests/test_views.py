@@ -40,11 +40,6 @@ class TestHome:
         html = page(client, "/")
         assert "本平台尚未导入区划" in html and "build-demo" in html
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="templates/portal/home.html still names `sunshine import-places`, "
-        "which became `sunshine import places`; drop this marker when the template is fixed",
-    )
     def test_commands_named_on_the_empty_home_page_exist(self, client, db):
         import re
 
