@@ -1,3 +1,4 @@
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -64,6 +65,10 @@ def user_create(
         title=title,
         is_staff=roles.has_capability(role, "admin.use"),
     )
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ServiceError("密码不符合要求：" + "；".join(exc.messages), field="password") from None
     user.set_password(password)
     try:
         user.full_clean()
@@ -78,7 +83,9 @@ def user_create(
 
 @transaction.atomic
 def user_deactivate(*, actor, user: User, reason: str) -> User:
-    if not scoping.path_in_scope(actor, user.place.path if user.place else "", write=True):
+    if actor is not None and not scoping.path_in_scope(
+        actor, user.place.path if user.place else "", write=True
+    ):
         raise ServiceError("只能停用您管辖范围内的账号。")
     user.is_active = False
     user.save(update_fields=["is_active"])

@@ -20,6 +20,18 @@ class _Echo:
         return value
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A cell Excel will not run as a formula: text starting with = + - @ gets a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_response(
     filename: str, headers: Sequence[str], rows: Iterable[Sequence]
 ) -> StreamingHttpResponse:
@@ -29,7 +41,7 @@ def csv_response(
     def stream():
         yield "\ufeff" + writer.writerow(headers)
         for row in rows:
-            yield writer.writerow(["" if v is None else v for v in row])
+            yield writer.writerow([csv_safe(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = _disposition(filename)

@@ -176,6 +176,13 @@ def _open_xlsx(path: Path) -> Table:
                 cells = [_cell(v) for v in row]
                 if not any(cells):
                     continue
+                if any(cells[len(headers) :]):
+                    col = (
+                        len(headers) + next(i for i, c in enumerate(cells[len(headers) :]) if c) + 1
+                    )
+                    raise TableError(
+                        f"第{number}行第{col}列有数据，但这一列没有表头（可能是合并单元格）：请每列填一个表头后重试。"
+                    )
                 for col, c in enumerate(cells):
                     if c.startswith("="):
                         raise TableError(

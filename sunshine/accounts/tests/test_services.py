@@ -116,3 +116,10 @@ class TestUserDeactivate:
             )
         world.users["outsider"].refresh_from_db()
         assert world.users["outsider"].is_active
+
+
+class TestPasswordRules:
+    def test_a_short_password_is_refused_in_chinese(self, world):
+        with pytest.raises(ServiceError) as exc:
+            create(world, password="123")
+        assert exc.value.field == "password" and "密码不符合要求" in exc.value.message

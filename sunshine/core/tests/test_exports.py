@@ -87,3 +87,13 @@ class TestRowsToCsvText:
     def test_header_then_rows_without_a_bom(self):
         text = exports.rows_to_csv_text(["a", "b"], [[1, "甲"]])
         assert text == "a,b\r\n1,甲\r\n"
+
+
+class TestCsvFormulaInjection:
+    def test_cells_starting_with_formula_characters_open_as_text_in_excel(self):
+        rows = [['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "正常", 3]]
+        body = b"".join(exports.csv_response("x.csv", ["a"] * 6, rows).streaming_content).decode(
+            "utf-8-sig"
+        )
+        cells = next(csv.reader(io.StringIO(body.splitlines()[1])))
+        assert cells == ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@SUM(A1)", "正常", "3"]

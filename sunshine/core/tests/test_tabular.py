@@ -222,3 +222,13 @@ class TestColumnMap:
 
     def test_missing_optional_column_is_not_an_error(self):
         assert "year" not in column_map(["代码", "名称"], COLUMNS, required={"code", "name"})
+
+
+class TestHeaderlessColumns:
+    def test_merged_header_in_the_last_columns_does_not_silently_drop_data(self, tmp_path):
+        path = write_xlsx(
+            tmp_path / "m.xlsx", [["姓名", "备注", None], ["张三", "甲", "乙"]], merge="B1:C1"
+        )
+        table = open_table(path)
+        with pytest.raises(TableError, match="第2行第3列有数据，但这一列没有表头"):
+            list(table.rows)
