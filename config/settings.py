@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "sunshine.places",
     "sunshine.accounts",
     "sunshine.people",
+    "sunshine.publishing",
     "sunshine.portal",
     "sunshine.backoffice",
     "sunshine.api",
@@ -189,7 +190,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "staticfiles"  # filled by `sunshine collectstatic` in production
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
@@ -228,6 +230,11 @@ else:
 SUNSHINE_SITE_NAME = env("SUNSHINE_SITE_NAME", "阳光计生")
 SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "12320")
 SUNSHINE_ICP = env("SUNSHINE_ICP", "")
+# The address residents reach the portal at: printed as QR codes on posters, used in feeds.
+SUNSHINE_BASE_URL = env("SUNSHINE_BASE_URL", "http://127.0.0.1:8000")
+# Chinese TrueType font embedded in PDFs (Debian fonts-arphic-uming); index inside a .ttc.
+SUNSHINE_PDF_FONT = env("SUNSHINE_PDF_FONT", "/usr/share/fonts/truetype/arphic/uming.ttc")
+SUNSHINE_PDF_FONT_INDEX = env_int("SUNSHINE_PDF_FONT_INDEX", 0)
 
 LOGGING = {
     "version": 1,

@@ -24,33 +24,48 @@ ROLE_LABELS = dict(ROLE_CHOICES)
 # Capability names are "<area>.<verb>"; a role has a fixed set. Data-driven later if a
 # county needs its own roles.
 PEOPLE_WORK = ("people.view", "people.change", "people.identifiers", "people.import")
+# Draft public items and answer objections in one's own place; review publishes (county level).
+PUBLISHING_WORK = ("publishing.view", "publishing.draft", "publishing.answer")
 
 # The county admin runs the system: residents are visible to them only masked (PIPL: minimum
 # necessary); the clerks and cadres who register residents see full identifiers.
 CAPABILITIES: dict[str, frozenset[str]] = {
     COUNTY_ADMIN: frozenset(
         {
-            "places.view",
-            "places.change",
-            "staff.view",
-            "staff.change",
-            "audit.view",
-            "admin.use",
-            "contacts.change",
-            "people.view",
+            *(
+                "places.view",
+                "places.change",
+                "staff.view",
+                "staff.change",
+                "audit.view",
+                "admin.use",
+            ),
+            *("contacts.change", "people.view", "publishing.view", "publishing.review"),
         }
     ),
     COUNTY_CLERK: frozenset(
-        {"places.view", "places.change", "staff.view", "contacts.change", *PEOPLE_WORK}
+        {
+            *("places.view", "places.change", "staff.view", "contacts.change"),
+            *PEOPLE_WORK,
+            *PUBLISHING_WORK,
+            "publishing.review",
+        }
     ),
     TOWN_CLERK: frozenset(
-        {"places.view", "places.change", "staff.view", "contacts.change", *PEOPLE_WORK}
+        {
+            "places.view",
+            "places.change",
+            "staff.view",
+            "contacts.change",
+            *PEOPLE_WORK,
+            *PUBLISHING_WORK,
+        }
     ),
-    VILLAGE_CADRE: frozenset({"places.view", *PEOPLE_WORK}),
+    VILLAGE_CADRE: frozenset({"places.view", *PEOPLE_WORK, *PUBLISHING_WORK}),
     CLINIC_DOCTOR: frozenset({"places.view"}),
     CALL_OPERATOR: frozenset({"places.view"}),
     DISCIPLINE_INSPECTOR: frozenset({"places.view", "audit.view"}),
-    OBSERVER: frozenset({"places.view"}),
+    OBSERVER: frozenset({"places.view", "publishing.view"}),
 }
 
 

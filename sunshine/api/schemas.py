@@ -68,3 +68,34 @@ class ResidentIn(Schema):
     residence_code: str = ""
     hukou_type: str = "农村"
     status: str = "在册"
+
+
+class OpenEntryOut(Schema):
+    name: str
+    id_number: str
+    place_name: str
+    matter: str
+
+
+class OpenItemOut(Schema):
+    id: str
+    kind: str
+    category: str
+    category_name: str
+    title: str
+    summary: str
+    place_code: str
+    place_name: str
+    target_levels: list[str]
+    published_at: dt.datetime | None
+    notice_ends_at: dt.datetime | None = None
+    finalised_at: dt.datetime | None = None
+    version: int
+    url: str
+
+
+class OpenItemDetailOut(OpenItemOut):
+    body: str
+    table: dict
+    entries: list[OpenEntryOut]
+    outcome: str

@@ -8,7 +8,15 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import django_auth
 
 from sunshine.accounts.models import User
-from sunshine.api.schemas import AuditOut, MeOut, PlaceOut, ResidentIn, ResidentOut
+from sunshine.api.schemas import (
+    AuditOut,
+    MeOut,
+    OpenItemDetailOut,
+    OpenItemOut,
+    PlaceOut,
+    ResidentIn,
+    ResidentOut,
+)
 from sunshine.backoffice import selectors as office_selectors
 from sunshine.core.errors import ServiceError
 from sunshine.places import selectors as place_selectors
@@ -53,6 +61,113 @@ def place_public(request, code: str):
 def place_children_public(request, code: str):
     place = place_selectors.place_get_public(code)
     return list(place_selectors.place_children(place).select_related("parent"))
+
+
+def _open_item(item, *, detail: bool = False) -> dict:
+    from django.urls import reverse
+
+    from sunshine.core.masking import mask_id_number, mask_name
+
+    v = item.current
+    out = {
+        "id": item.public_id,
+        "kind": item.kind,
+        "category": item.category.code,
+        "category_name": item.category.name,
+        "title": v.title,
+        "summary": v.summary,
+        "place_code": item.place.code,
+        "place_name": item.place.name,
+        "target_levels": item.levels,
+        "published_at": item.published_at,
+        "notice_ends_at": item.notice_ends_at,
+        "finalised_at": item.finalised_at,
+        "version": v.number,
+        "url": reverse("publishing:item", args=[item.public_id]),
+    }
+    if detail:
+        out.update(
+            body=v.body,
+            table=v.table or {},
+            outcome=item.outcome,
+            entries=[
+                {
+                    "name": mask_name(e.name),
+                    "id_number": mask_id_number(e.id_number),
+                    "place_name": e.place_name,
+                    "matter": e.matter,
+                }
+                for e in v.entries.all()
+            ],
+        )
+    return out
+
+
+def _open_items(place: str, category: str):
+    from sunshine.publishing import selectors as publishing_selectors
+
+    scope = place_selectors.place_get_public(place) if place else None
+    return publishing_selectors.published_list(place=scope, category=category)
+
+
+@public.get(
+    "/open/items",
+    response=list[OpenItemOut],
+    summary="开放数据：已发布的公开事项",
+    description="按地方（其下级一并包括）和类别筛选；名单中的姓名和身份证号码已打码。",
+)
+@paginate(LimitOffsetPagination)
+def open_items(request, place: str = "", category: str = ""):
+    return _MappedPage(_open_items(place, category), _open_item)
+
+
+@public.get(
+    "/open/items.csv",
+    summary="开放数据：已发布的公开事项（CSV）",
+    openapi_extra={
+        "responses": {200: {"description": "UTF-8（带 BOM）CSV", "content": {"text/csv": {}}}}
+    },
+)
+def open_items_csv(request, place: str = "", category: str = ""):
+    from sunshine.core import exports
+
+    headers = [
+        "编号",
+        "类型",
+        "类别",
+        "标题",
+        "摘要",
+        "发布地方编码",
+        "发布地方",
+        "同步层级",
+        "发布时间",
+        "公示截止",
+        "版本",
+    ]
+    rows = (
+        [
+            i.public_id,
+            i.get_kind_display(),
+            i.category.name,
+            i.current.title,
+            i.current.summary,
+            i.place.code,
+            i.place.name,
+            "、".join(i.levels),
+            i.published_at.isoformat() if i.published_at else "",
+            i.notice_ends_at.isoformat() if i.notice_ends_at else "",
+            i.current.number,
+        ]
+        for i in _open_items(place, category).iterator(chunk_size=1000)
+    )
+    return exports.csv_response("公开事项.csv", headers, rows)
+
+
+@public.get("/open/items/{public_id}", response=OpenItemDetailOut, summary="开放数据：一个公开事项")
+def open_item(request, public_id: str):
+    from sunshine.publishing import selectors as publishing_selectors
+
+    return _open_item(publishing_selectors.item_get_public(public_id), detail=True)
 
 
 staff = Router(tags=["工作人员"], auth=django_auth)
@@ -130,34 +245,36 @@ def staff_residents(request, q: str = "", place: str = "", status: str = ""):
     qs = people_selectors.resident_list_for_actor(
         request.user, q=q, place_code=place, status=status
     )
-    return _ResidentPage(qs, full, request.user)
+
+    def audit_page(rows):
+        from sunshine.core import audit
+
+        audit.record(
+            actor=request.user,
+            action="resident.api_identifiers",
+            sensitive=True,
+            place_path=request.user.place.path if request.user.place else "",
+            changes={"ids": [r.pk for r in rows]},
+        )
+
+    return _MappedPage(qs, lambda r: _resident_out(r, full), audit_page if full else None)
 
 
-class _ResidentPage:
-    """Paginated lazily; audits the page of full identifiers it hands out."""
+class _MappedPage:
+    """A queryset that ninja's pagination slices lazily; each page's rows go through `mapper`,
+    and `on_page` sees them first (e.g. to audit a page of full identifiers)."""
 
-    def __init__(self, qs, full, actor):
-        self.qs, self.full, self.actor = qs, full, actor
+    def __init__(self, qs, mapper, on_page=None):
+        self.qs, self.mapper, self.on_page = qs, mapper, on_page
 
     def __len__(self):
         return self.qs.count()
 
-    def count(self):
-        return self.qs.count()
-
     def __getitem__(self, item):
         rows = list(self.qs[item])
-        if self.full and rows:
-            from sunshine.core import audit
-
-            audit.record(
-                actor=self.actor,
-                action="resident.api_identifiers",
-                sensitive=True,
-                place_path=self.actor.place.path if self.actor.place else "",
-                changes={"ids": [r.pk for r in rows]},
-            )
-        return [_resident_out(r, self.full) for r in rows]
+        if self.on_page is not None and rows:
+            self.on_page(rows)
+        return [self.mapper(r) for r in rows]
 
 
 @staff.get("/residents/{resident_id}", response=ResidentOut, summary="一位居民")

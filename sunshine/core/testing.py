@@ -112,6 +112,9 @@ def build_world() -> World:
     probe.save()
     users["probe"] = probe
     from sunshine.people import services as people_services
+    from sunshine.publishing import services as publishing_services
+
+    publishing_services.categories_ensure()
 
     residents = {}
     for key, name, body, sex, code in [

@@ -32,7 +32,8 @@ DEMO_PASSWORD = "sunshine2026"
 class DemoReport:
     counties: int = 0
     places: int = 0
-    users: list[tuple[str, str, str]] = field(default_factory=list)  # (username, role label, place)
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # (username, role, place)
+    items: int = 0
 
 
 def _names(rng: random.Random, n: int, used: set[str]) -> list[str]:
@@ -45,7 +46,9 @@ def _names(rng: random.Random, n: int, used: set[str]) -> list[str]:
     return out
 
 
-def county_rows(county_index: int, rng: random.Random) -> list[PlaceRow]:
+def county_rows(
+    county_index: int, rng: random.Random, villages: int = VILLAGES_PER_COUNTY
+) -> list[PlaceRow]:
     county_code = f"9901{county_index:02d}000000"
     rows = [
         PlaceRow(
@@ -62,10 +65,7 @@ def county_rows(county_index: int, rng: random.Random) -> list[PlaceRow]:
         + [(f"{400 + i:03d}", "园区") for i in range(PARKS)]
     )
     n_towns = len(town_specs)
-    per_town = [
-        VILLAGES_PER_COUNTY // n_towns + (1 if i < VILLAGES_PER_COUNTY % n_towns else 0)
-        for i in range(n_towns)
-    ]
+    per_town = [villages // n_towns + (1 if i < villages % n_towns else 0) for i in range(n_towns)]
     for (seg, kind), tname, n_villages in zip(town_specs, town_names, per_town, strict=True):
         town_code = county_code[:6] + seg + "000"
         town_name = tname + kind
@@ -117,7 +117,17 @@ def demo_exists() -> bool:
 
 
 @transaction.atomic
-def build(*, seed: int = 1, counties: int = 1, residents: int = 0, progress=None) -> DemoReport:
+def build(
+    *,
+    seed: int = 1,
+    counties: int = 1,
+    residents: int = 0,
+    progress=None,
+    villages: int = VILLAGES_PER_COUNTY,
+    content: bool = True,
+) -> DemoReport:
+    """`villages` below 383 makes a smaller county of the same shape (fast tests); `content`
+    adds the published items, notices and objections of the disclosure module."""
     if not 1 <= counties <= 99:
         raise ValueError("县的数量应在 1 到 99 之间。")
     report = DemoReport(counties=counties)
@@ -128,7 +138,7 @@ def build(*, seed: int = 1, counties: int = 1, residents: int = 0, progress=None
     ]
     place_services.place_bulk_create(actor=None, rows=rows, action="demo.build")
     for k in range(1, counties + 1):
-        rows = county_rows(k, rng)
+        rows = county_rows(k, rng, villages)
         report.places += place_services.place_bulk_create(
             actor=None, rows=rows, action="demo.build"
         )
@@ -154,6 +164,10 @@ def build(*, seed: int = 1, counties: int = 1, residents: int = 0, progress=None
         from sunshine.people import demo as people_demo  # the people registry adds residents
 
         people_demo.build(seed=seed, residents=residents)
+    if content and apps.is_installed("sunshine.publishing"):
+        from sunshine.publishing import demo as publishing_demo
+
+        report.items = publishing_demo.build(seed=seed)
     return report
 
 

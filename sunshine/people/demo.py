@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from sunshine.core.validators import id_check_char
 from sunshine.people import importing, rules
@@ -80,7 +81,10 @@ def build(
         w.writerow([rules.HEADERS[f] for f in rules.COLUMNS])
         w.writerows(person_rows(seed, residents, groups, today))
         path = fh.name
-    result = importing.import_residents(actor=None, path=path, today=today)
+    try:
+        result = importing.import_residents(actor=None, path=path, today=today)
+    finally:
+        Path(path).unlink(missing_ok=True)
     _couples(county.path)
     return result.created
 

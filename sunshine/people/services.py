@@ -68,7 +68,8 @@ def resident_create(*, actor, data: dict, today: dt.date | None = None) -> Resid
     clean = _clean(actor, data, today or timezone.localdate())
     if Resident.objects.filter(id_number=clean["id_number"]).exists():
         raise ServiceError(
-            f"身份证号码 {clean['id_number'][:6]}…… 已登记，不能重复。", field="id_number"
+            f"身份证号码 {clean['id_number'][:6]}…… 已登记，不能重复。",
+            field=rules.HEADERS["id_number"],
         )
     place = clean["place"]
     resident = Resident(

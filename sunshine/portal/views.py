@@ -1,9 +1,15 @@
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from sunshine.places import rules, selectors
 from sunshine.portal.context import CARE_COOKIE
+from sunshine.publishing import selectors as publishing_selectors
 
 
 @require_GET
@@ -23,25 +29,47 @@ def home(request):
     )
 
 
+BOARD_PAGE_SIZE = 20
+BOARD_CACHE_SECONDS = 600
+
+
 @require_GET
 def place_board(request, code: str):
+    """A place's board. Cached whole; the key carries the publication generation, which every
+    publish, correction and withdrawal bumps, so a new item shows at once in every process."""
+    page_no = request.GET.get("page", "1")
+    if not page_no.isdigit():
+        page_no = "1"
+    care = request.COOKIES.get(CARE_COOKIE) == "1"
+    key = f"board:{code}:{page_no}:{int(care)}:{publishing_selectors.generation()}"
+    html = cache.get(key)
+    if html is None:
+        html = _render_board(request, code, int(page_no))
+        cache.set(key, html, BOARD_CACHE_SECONDS)
+    return HttpResponse(html)
+
+
+def _render_board(request, code: str, page_no: int) -> str:
     place = selectors.place_get_public(code)
+    ancestors = selectors.place_ancestors(place)
     children = list(selectors.place_children(place))
     groups = {
         "sub": [c for c in children if c.level not in (rules.UNIT, rules.RESIDENCE)],
         "units": [c for c in children if c.level == rules.UNIT],
         "residences": [c for c in children if c.level == rules.RESIDENCE],
     }
-    return render(
-        request,
+    items = Paginator(publishing_selectors.board_items(place, ancestors=ancestors), BOARD_PAGE_SIZE)
+    return render_to_string(
         "portal/board.html",
         {
             "place": place,
-            "ancestors": selectors.place_ancestors(place),
+            "ancestors": ancestors,
             "children": groups,
-            "items": [],  # filled by the disclosure module (publishing)
+            "page": items.get_page(page_no),
+            "now": timezone.now(),
             "contacts": list(selectors.contact_list_public(place)),
         },
+        request=request,
     )
 
 

@@ -150,7 +150,7 @@ class TestResidentCreate:
                 data=data(id_number=existing.id_number.lower(), name="另一人"),
                 today=TODAY,
             )
-        assert exc.value.field == "id_number" and "已登记" in exc.value.message
+        assert exc.value.field == "身份证号码" and "已登记" in exc.value.message
         assert existing.id_number not in exc.value.message
         assert Resident.objects.filter(id_number=existing.id_number).count() == 1
 

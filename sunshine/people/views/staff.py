@@ -51,6 +51,8 @@ def _export_rows(request):
     _, qs = _rows(request)
     full = selectors.can_see_identifiers(request.user)
     if full:
+        # Audited here, not inside the generator: a streamed CSV is read after the request
+        # context (IP, path) has been reset.
         audit.record(
             actor=request.user,
             action="resident.export_identifiers",
@@ -60,19 +62,23 @@ def _export_rows(request):
         )
     show_id = (lambda v: v) if full else mask_id_number
     show_mobile = (lambda v: v) if full else mask_mobile
-    for r in qs.iterator(chunk_size=2000):
-        yield [
-            r.name,
-            r.get_sex_display(),
-            r.birth_date,
-            show_id(r.id_number),
-            show_mobile(r.mobile),
-            r.place.code,
-            r.place.name,
-            r.household.number if r.household else "",
-            r.get_hukou_type_display(),
-            r.get_status_display(),
-        ]
+
+    def rows():
+        for r in qs.iterator(chunk_size=2000):
+            yield [
+                r.name,
+                r.get_sex_display(),
+                r.birth_date,
+                show_id(r.id_number),
+                show_mobile(r.mobile),
+                r.place.code,
+                r.place.name,
+                r.household.number if r.household else "",
+                r.get_hukou_type_display(),
+                r.get_status_display(),
+            ]
+
+    return rows()
 
 
 @staff_required("people.view")

@@ -42,7 +42,9 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"已生成 {report.counties} 个演示县，共 {report.places} 个地方。")
+        self.stdout.write(
+            f"已生成 {report.counties} 个演示县，共 {report.places} 个地方，{report.items} 个公开事项。"
+        )
         self.stdout.write(f"演示账号（密码均为 {builder.DEMO_PASSWORD}）：")
         for username, role, place in report.users:
             self.stdout.write(f"  {username:<10} {role}（{place}）")
