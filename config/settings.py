@@ -61,6 +61,8 @@ def database_from_url(url: str) -> dict:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Reuse a process's connection: opening SQLite and running the PRAGMAs costs ~0.6 ms.
+            "CONN_MAX_AGE": env_int("SUNSHINE_DB_CONN_MAX_AGE", 60),
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")}
             if env_bool("SUNSHINE_TEST_DB_FILE")
             else {},

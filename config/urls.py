@@ -15,7 +15,7 @@ def healthz(request):
 
 urlpatterns = [
     path("", include("sunshine.portal.urls")),
-    path("", include("sunshine.publishing.urls_public")),
+    path("", include("sunshine.publishing.urls")),  # public routes and staff/publishing/
     path("staff/people/", include("sunshine.people.urls")),
     path("staff/", include("sunshine.backoffice.urls")),
     path("api/", api.urls),

@@ -28,16 +28,60 @@ def _job_in(place):
     return job
 
 
+def _publishing_in(world, place, label):
+    """A draft with an attachment and a published notice with an objection, in a village, so
+    that the village cadre and the observer may open them too."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from sunshine.publishing import services
+    from sunshine.publishing.models import Category
+
+    clerk = world.users["town_clerk" if place.path.startswith(world.town.path) else "outsider"]
+    reviewer = world.users["county_clerk"]
+    draft = services.item_create(
+        actor=clerk,
+        category=Category.objects.get(code="procedures"),
+        place=place,
+        title=f"{label}的办事指南",
+    )
+    attachment = services.attachment_add(
+        actor=clerk,
+        item=draft,
+        upload=SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 32),
+        title=f"{label}的流程图",
+    )
+    notice = services.item_create(
+        actor=clerk,
+        category=Category.objects.get(code="reward-assistance"),
+        place=place,
+        title=f"{label}的奖励扶助公示",
+    )
+    services.item_submit(actor=clerk, item=notice)
+    notice = services.item_publish(actor=reviewer, item=notice)
+    objection = services.objection_file(
+        item=notice, text=f"{label}的名单有误，请核实。", name="异议人", now=timezone.now()
+    )
+    return draft, attachment, objection
+
+
 def value_tables(world):
     own_audit = _audit_in(world, world.village)
     other_audit = _audit_in(world, world.other_village)
     own_job, other_job = _job_in(world.village), _job_in(world.other_village)
+    own_item, own_attachment, own_objection = _publishing_in(world, world.village, "本村")
+    other_item, other_attachment, other_objection = _publishing_in(
+        world, world.other_village, "外镇一村"
+    )
     own = {
         "resident_id": lambda: world.residents["own"].pk,
         "job_id": lambda: own_job.pk,
         "place_code": lambda: world.village.code,
         "user_id": lambda: world.users["village_cadre"].pk,
         "audit_id": lambda: own_audit.pk,
+        "item_id": lambda: own_item.pk,
+        "attachment_id": lambda: own_attachment.pk,
+        "objection_id": lambda: own_objection.pk,
     }
     other = {
         "resident_id": lambda: world.residents["other"].pk,
@@ -45,6 +89,9 @@ def value_tables(world):
         "place_code": lambda: world.other_village.code,
         "user_id": lambda: world.users["outsider"].pk,
         "audit_id": lambda: other_audit.pk,
+        "item_id": lambda: other_item.pk,
+        "attachment_id": lambda: other_attachment.pk,
+        "objection_id": lambda: other_objection.pk,
     }
     return own, other
 

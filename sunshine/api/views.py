@@ -3,7 +3,8 @@ login), every staff read through the same scoped selectors as the pages."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from ninja import NinjaAPI, Router
+from ninja import NinjaAPI, Router, Status
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import django_auth
 
@@ -19,6 +20,7 @@ from sunshine.api.schemas import (
 )
 from sunshine.backoffice import selectors as office_selectors
 from sunshine.core.errors import ServiceError
+from sunshine.places import scoping
 from sunshine.places import selectors as place_selectors
 
 api = NinjaAPI(
@@ -37,6 +39,29 @@ def not_found(request, exc):
 @api.exception_handler(PermissionDenied)
 def forbidden(request, exc):
     return api.create_response(request, {"detail": "您的角色不能使用这个接口。"}, status=403)
+
+
+FIELD_ERRORS = {
+    "missing": "缺少",
+    "string_type": "应为文字",
+    "int_parsing": "应为整数",
+    "date_from_datetime_parsing": "日期格式不对",
+    "json_invalid": "不是有效的 JSON",
+}
+
+
+@api.exception_handler(NinjaValidationError)
+def invalid_request(request, exc):
+    """Bad request data: a Chinese message naming each field (never pydantic's English)."""
+    parts = []
+    for err in exc.errors:
+        loc = ".".join(
+            str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")
+        )
+        parts.append(f"{loc or '请求'}：{FIELD_ERRORS.get(err.get('type'), '格式不对')}")
+    return api.create_response(
+        request, {"detail": "请求参数有误。" + "；".join(parts), "errors": exc.errors}, status=422
+    )
 
 
 @api.exception_handler(ServiceError)
@@ -253,7 +278,7 @@ def staff_residents(request, q: str = "", place: str = "", status: str = ""):
             actor=request.user,
             action="resident.api_identifiers",
             sensitive=True,
-            place_path=request.user.place.path if request.user.place else "",
+            place_path=scoping.read_prefix(request.user) or "",
             changes={"ids": [r.pk for r in rows]},
         )
 
@@ -297,7 +322,7 @@ def staff_resident_create(request, payload: ResidentIn):
     _require(request.user, "people.change")
     r = people_services.resident_create(actor=request.user, data=payload.dict())
     r = people_selectors.resident_get_for_actor(request.user, r.pk)
-    return 201, _resident_out(r, people_selectors.can_see_identifiers(request.user))
+    return Status(201, _resident_out(r, people_selectors.can_see_identifiers(request.user)))
 
 
 api.add_router("/", public)

@@ -72,9 +72,25 @@ def _bootstrap(form: forms.Form) -> None:
 
 
 class StaffForm(forms.Form):
+    """Bootstrap classes on every widget; a field with an error is marked invalid and points
+    at its message, for screen readers too."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _bootstrap(self)
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self.errors:
+            if name not in self.fields:
+                continue
+            attrs, bound = self.fields[name].widget.attrs, self[name]
+            if "is-invalid" not in attrs.get("class", ""):
+                attrs["class"] = (attrs.get("class", "") + " is-invalid").strip()
+            described = [f"{bound.auto_id}_error"]
+            if self.fields[name].help_text:
+                described.append(f"{bound.auto_id}_helptext")
+            attrs["aria-describedby"] = " ".join(described)
 
 
 def _datetime_field(label: str, help_text: str) -> forms.DateTimeField:
@@ -239,9 +255,7 @@ class CorrectionForm(StaffForm):
     summary = forms.CharField(
         label="摘要", required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2})
     )
-    body = forms.CharField(
-        label="正文", required=False, widget=forms.Textarea(attrs={"rows": 10})
-    )
+    body = forms.CharField(label="正文", required=False, widget=forms.Textarea(attrs={"rows": 10}))
     table = forms.CharField(
         label="表格",
         required=False,

@@ -35,7 +35,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from reportlab import rl_config
 from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.barcode.qrencoder import QRUtil
 from reportlab.lib.pagesizes import A3, A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -228,14 +230,19 @@ def _wrap_para(m: _Metrics, para: str, size: float, width: float, first: float) 
             cur, cur_w, limit = [], 0.0, width
             continue
         if tok in _NO_START and cur:
-            if len(cur) > 1 and cur[-1] not in _NO_START:
-                carry = cur.pop()  # the last character goes down with the mark
+            # the mark may not start the next line: take the last character down with it
+            # (and any opening marks before that), or, if that is not possible, let it hang
+            carry: list[str] = []
+            if cur[-1] not in _NO_START:
+                carry.append(cur.pop())
+                while cur and cur[-1] in _NO_END:
+                    carry.insert(0, cur.pop())
+            if carry and cur:
                 lines.append("".join(cur).rstrip())
-                cur = [carry, tok]
-                cur_w, limit = m.width(carry + tok, size), width
-            else:  # a run of closing marks: let the last one hang in the margin
-                cur.append(tok)
-                lines.append("".join(cur))
+                cur = [*carry, tok]
+                cur_w, limit = m.width("".join(cur), size), width
+            else:
+                lines.append("".join([*cur, *carry, tok]))
                 cur, cur_w, limit = [], 0.0, width
             continue
         if tw > width:  # a Latin run longer than a line: break it anywhere
@@ -247,7 +254,9 @@ def _wrap_para(m: _Metrics, para: str, size: float, width: float, first: float) 
                 cur.append(ch)
                 cur_w += cw
             continue
-        carry = [cur.pop()] if cur and cur[-1] in _NO_END else []
+        carry = []
+        while cur and cur[-1] in _NO_END and len(cur) > 1:
+            carry.insert(0, cur.pop())
         if cur:
             lines.append("".join(cur).rstrip())
         cur = [*carry, tok]
@@ -316,7 +325,7 @@ class _Pen:
 
     def fill(self, color) -> None:
         if color != self._fill:
-            self.pen.fill(color)
+            self.c.setFillColorRGB(*color)
             self._fill = color
 
     def stroke(self, color, width: float | None = None) -> None:
@@ -352,9 +361,20 @@ class _Pen:
         w = self.m.width(s, size) + 8
         self.stroke(RED, 0.8)
         self.fill(RED if filled else PALE_RED)
-        self.c.roundRect(x, y, w, 14.5, 2, stroke=1, fill=1)
+        self.c.rect(x, y, w, 14.5, stroke=1, fill=1)
         self.text(x + 4, y + 3.9, s, size, WHITE if filled else RED)
         return w
+
+
+def _save(c: Canvas) -> None:
+    """Write the PDF with binary streams: reportlab's default also wraps every stream in
+    ASCII85 (pure Python, a quarter larger), a 7-bit safety no PDF consumer needs today."""
+    saved = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        c.save()
+    finally:
+        rl_config.useA85 = saved
 
 
 def _baseline(top: float, leading: float, size: float) -> float:
@@ -362,49 +382,66 @@ def _baseline(top: float, leading: float, size: float) -> float:
     return top - leading / 2 - 0.36 * size
 
 
-_RUNS = re.compile(rb"\x00{5,}|\x01{5,}")
-_FINDER_LIKE = re.compile(
-    rb"(?=\x01\x00\x01\x01\x01\x00\x01\x00\x00\x00\x00|\x00\x00\x00\x00\x01\x00\x01\x01\x01\x00\x01)"
-)
-_BITS = bytes.maketrans(b"\x00\x01", b"01")
+_RUNS = re.compile(r"0{5,}|1{5,}")
+_FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")
 
 
-def _mask_penalty(modules: list[list[bool]]) -> int:
-    """The mask penalty of ISO/IEC 18004 (rules N1–N4) in a fraction of reportlab's time.
+def _mask_penalty(rows: list[str]) -> int:
+    """The mask penalty of ISO/IEC 18004 (rules N1–N4) of a matrix of "0"/"1" rows.
 
     N1, N2 and N4 score as reportlab's QRUtil.getLostPoint does; N3 counts the finder-like
     pattern with its light side before or after it, as the standard says (reportlab: after).
     """
-    n = len(modules)
-    rows = [bytes(row) for row in modules]
-    lines = rows + [bytes(col) for col in zip(*rows, strict=True)]
+    n = len(rows)
     score = 0
-    for line in lines:
+    for line in itertools.chain(rows, map("".join, zip(*rows, strict=True))):
         for run in _RUNS.finditer(line):  # N1: five or more alike in a row
             score += len(run.group()) - 2
-        score += 40 * len(_FINDER_LIKE.findall(line))  # N3: 1:1:3:1:1 with a light side
-    ints = [int(r.translate(_BITS), 2) for r in rows]
+        score += 40 * len(_FINDER_LIKE.findall(line))  # N3
+    ints = [int(r, 2) for r in rows]
     full = (1 << (n - 1)) - 1
     for a, b in itertools.pairwise(ints):  # N2: 2×2 blocks of one colour
         same = ~(a ^ b)
         score += 3 * (~(a ^ (a >> 1)) & same & (same >> 1) & full).bit_count()
-    dark = sum(r.count(1) for r in rows)  # N4: balance of dark and light
+    dark = sum(r.count("1") for r in rows)  # N4: balance of dark and light
     score += 10 * (abs(dark * 100 // (n * n) - 50) // 5)
     return score
 
 
+@functools.cache
+def _mask_flips(version: int, positions: tuple[tuple[int, int], ...]) -> tuple:
+    """Per mask k, per row: the bits that differ between mask 0 and mask k (data modules)."""
+    n = version * 4 + 17
+    masks = [QRUtil.getMask(k) for k in range(8)]
+    flips = []
+    for k in range(8):
+        rows = [0] * n
+        for col, row in positions:
+            if masks[0](row, col) != masks[k](row, col):
+                rows[row] |= 1 << (n - 1 - col)
+        flips.append(tuple(rows))
+    return tuple(flips)
+
+
 @functools.lru_cache(maxsize=256)
 def _qr_modules(url: str) -> tuple[tuple[bool, ...], ...]:
-    """The modules of a QR code (level M) for `url`, from reportlab's QrCodeWidget encoder."""
+    """The modules of a QR code (level M) for `url`, from reportlab's QrCodeWidget encoder.
+
+    The mask is chosen as reportlab's make() does (least penalty), but from one trial matrix:
+    the trial matrices differ only in data modules, where mask k is mask 0 with the modules
+    flipped where the two mask functions differ.
+    """
     qr = QrCodeWidget(url or " ", barLevel="M").qr
     qr.version = qr.calculate_version()
-    best, best_score = 0, None
-    for mask in range(8):
-        qr.makeImpl(True, mask)
-        score = _mask_penalty(qr.modules)
-        if best_score is None or score < best_score:
-            best, best_score = mask, score
-    qr.makeImpl(False, best)
+    qr.makeImpl(True, 0)
+    n = qr.getModuleCount()
+    base = [int("".join("1" if v else "0" for v in row), 2) for row in qr.modules]
+    flips = _mask_flips(qr.version, tuple(qr.dataPosIterator()))
+    scores = []
+    for k in range(8):
+        rows = [format(b ^ f, f"0{n}b") for b, f in zip(base, flips[k], strict=True)]
+        scores.append(_mask_penalty(rows))
+    qr.makeImpl(False, scores.index(min(scores)))
     return tuple(tuple(bool(v) for v in row) for row in qr.modules)
 
 
@@ -490,28 +527,50 @@ def _item_rows(m: _Metrics, item: PosterItem, today: dt.date) -> tuple[list[tupl
 
 
 def _paginate(m: _Metrics, items: list[PosterItem], today: dt.date) -> list[list[tuple]]:
+    """Rows per page. A short item (up to a third of a page) is kept whole; a longer one starts
+    where its title and first summary line fit and goes on over the page, never leaving a
+    single line behind or ahead."""
     room = _BODY_TOP - _BODY_BOTTOM - 4
     pages: list[list[tuple]] = [[]]
     left = room
+
+    def new_page(item: PosterItem | None = None) -> None:
+        nonlocal left
+        pages.append([])
+        left = room
+        if item is not None:
+            pages[-1].append((_CONT_H, "cont", "（接上页）" + _clean(item.title, one_line=True)))
+            left -= _CONT_H
+
     for item in items:
         rows, keep = _item_rows(m, item, today)
-        page = pages[-1]
-        head = sum(r[0] for r in rows[:keep]) + (_SEP_H if page else 0)
-        if page and head > left:
-            pages.append([])
-            page, left = pages[-1], room
-        if page:
-            page.append((_SEP_H, "sep", None))
-            left -= _SEP_H
-        for row in rows:
-            if row[0] > left and page:  # the item goes on over the page
-                pages.append([])
-                page, left = pages[-1], room
-                cont = (_CONT_H, "cont", "（接上页）" + _clean(item.title, one_line=True))
-                page.append(cont)
-                left -= _CONT_H
-            page.append(row)
-            left -= row[0]
+        heights = [r[0] for r in rows]
+        whole = sum(heights)
+        if pages[-1]:
+            if whole + _SEP_H > left and (whole <= room / 3 or sum(heights[:keep]) + _SEP_H > left):
+                new_page()
+            else:
+                pages[-1].append((_SEP_H, "sep", None))
+                left -= _SEP_H
+        i = 0
+        while i < len(rows):
+            k, used = i, 0.0
+            while k < len(rows) and used + heights[k] <= left:
+                used += heights[k]
+                k += 1
+            if k < len(rows) and len(rows) - k < 2 and k - i > 2:
+                k -= 1  # take a line over with the last one
+                used -= heights[k]
+            if k == i:
+                if pages[-1]:
+                    new_page(item if i else None)
+                    continue
+                k, used = i + 1, heights[i]  # a row taller than a page: cannot happen
+            pages[-1].extend(rows[i:k])
+            left -= used
+            i = k
+            if i < len(rows):
+                new_page(item)
     return pages
 
 
@@ -659,7 +718,8 @@ def board_poster(board: Board, *, size: str = "A4") -> bytes:
             _draw_empty(pen)
         _draw_footer(pen, board, stamp)
         c.showPage()
-    c.save()
+        pen.reset()
+    _save(c)
     return buf.getvalue()
 
 
@@ -781,6 +841,7 @@ def press_copy_pdf(title: str, body: str, *, column: str, date: dt.date, source:
     for indent, line in lines:
         if y < bottom:
             c.showPage()
+            pen.reset()
             page += 1
             y = start_page() - 14
         if indent < 0:
@@ -789,5 +850,5 @@ def press_copy_pdf(title: str, body: str, *, column: str, date: dt.date, source:
             pen.text(left + indent, y, line, size, INK)
         y -= lead
     c.showPage()
-    c.save()
+    _save(c)
     return buf.getvalue()

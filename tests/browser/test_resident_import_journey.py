@@ -138,6 +138,8 @@ def test_cadre_imports_a_gbk_csv_fixes_the_error_workbook_and_gets_everyone_in(
     # 1. All or nothing (the default): three bad rows, so nothing goes in.
     _upload(page, original)
     expect(page.locator("#job-status")).to_contain_text("状态：未完成")
+    expect(page.get_by_role("progressbar", name="进度")).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#job-status")).to_contain_text("已检查 10 / 10 行")
     expect(_status(page)).to_contain_text("有 3 行数据有错误，没有导入任何数据")
     _assert_error_table(page)
     _open_residents(page)
