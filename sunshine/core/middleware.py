@@ -21,3 +21,25 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             context.reset(token)
+
+
+class DatabaseBusyMiddleware:
+    """SQLite allows one writer at a time: a request that still finds the database locked after
+    the busy timeout (a long import holds it) gets a Chinese 'busy, try again' page, not a 500.
+    Nothing was written: its transaction was rolled back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import OperationalError
+        from django.shortcuts import render
+
+        if isinstance(exception, OperationalError) and "locked" in str(exception):
+            response = render(request, "busy.html", status=503)
+            response["Retry-After"] = "30"
+            return response
+        return None

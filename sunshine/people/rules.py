@@ -157,7 +157,7 @@ def clean_resident(
     if not code:
         errors.append((HEADERS["place_code"], "不能为空"))
     elif place is None:
-        errors.append((HEADERS["place_code"], f"区划编码 {code} 不存在"))
+        errors.append((HEADERS["place_code"], f"区划编码 {code} 不存在，或不在您的管辖范围内"))
     elif place.level not in PLACE_LEVELS:
         errors.append((HEADERS["place_code"], f"区划编码 {code} 应为村（社区）或村民小组"))
     elif scope_prefix is None or not place.path.startswith(scope_prefix):

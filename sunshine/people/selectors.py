@@ -13,7 +13,7 @@ def can_see_identifiers(actor) -> bool:
 def resident_list_for_actor(
     actor, *, q: str = "", place_code: str = "", status: str = ""
 ) -> QuerySet[Resident]:
-    qs = scoping.scope(Resident.objects.select_related("place", "household"), actor)
+    qs = scoping.scope(Resident.objects.select_related("place__parent", "household"), actor)
     if place_code:
         from sunshine.places.models import Place
 

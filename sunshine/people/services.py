@@ -46,7 +46,9 @@ def _clean(actor, raw: dict, today: dt.date) -> dict:
     clean, errors = rules.clean_resident(raw, places=places, scope_prefix=prefix, today=today)
     if errors:
         raise ServiceError(
-            "；".join(f"{col}：{reason}" for col, reason in errors), field=errors[0][0]
+            "；".join(f"{col}：{reason}" for col, reason in errors),
+            field=errors[0][0],
+            errors=[(col, f"{col}：{reason}") for col, reason in errors],
         )
     return clean
 

@@ -9,8 +9,8 @@ into a `Board` of `PosterItem`s and gets back a print-ready PDF.
 - `press_copy_text(...)` / `press_copy_pdf(...)`: press copy for the TV/radio/newspaper columns.
 
 The layout is drawn straight on a reportlab canvas with a cheap CJK line breaker of its own
-(no platypus): that keeps a poster within about twice the cost of bare `drawString` pages of
-the same text (bench/posters.py). Text is drawn, never parsed as markup, so `<`, `&` and `>`
+(no platypus): a poster costs about 1.5 times a bare `drawString` page of the same text
+(bench/posters.py). Text is drawn, never parsed as markup, so `<`, `&` and `>`
 in titles print as they are. The Chinese font is a TrueType font embedded as a subset, from
 the settings `SUNSHINE_PDF_FONT` (path, a .ttf or .ttc) and `SUNSHINE_PDF_FONT_INDEX` (which
 font in a .ttc); it is parsed once per process. Without a usable font the PDFs fall back to the
@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -195,8 +196,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # A run of Latin letters and digits (a number, a code, a URL) breaks as one piece; anything
 # else (a Chinese character, a punctuation mark, a space) is a piece of its own.
 _TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-/:%@#&+=?~_]*|\s|.", re.S)
-# 避头尾: marks that may not start a line (they hang in the margin instead) and marks that
-# may not end one (they move down with the next piece).
+# 避头尾: marks that may not start a line (the character before goes down with them) and
+# marks that may not end one (they go down with the next piece).
 _NO_START = frozenset("，。、；：！？）》」』】〕〉”’,.;:!?)]}%…—～·")
 _NO_END = frozenset("（《「『【〔〈“‘([{")
 
@@ -366,15 +367,21 @@ class _Pen:
         return w
 
 
+_SAVE_LOCK = threading.Lock()
+
+
 def _save(c: Canvas) -> None:
     """Write the PDF with binary streams: reportlab's default also wraps every stream in
-    ASCII85 (pure Python, a quarter larger), a 7-bit safety no PDF consumer needs today."""
-    saved = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        c.save()
-    finally:
-        rl_config.useA85 = saved
+    ASCII85 (pure Python, a quarter larger), a 7-bit safety no PDF consumer needs today.
+
+    The switch is reportlab's global setting, so it is set and put back under a lock."""
+    with _SAVE_LOCK:
+        saved = rl_config.useA85
+        rl_config.useA85 = 0
+        try:
+            c.save()
+        finally:
+            rl_config.useA85 = saved
 
 
 def _baseline(top: float, leading: float, size: float) -> float:

@@ -183,3 +183,11 @@ def attachment_get_for_actor(actor, attachment_id: int):
 def category_list_staff() -> QuerySet[Category]:
     """Every category, switched-off ones too, with how many items use each."""
     return Category.objects.annotate(item_count=Count("items")).order_by("position", "id")
+
+
+def statements_public() -> QuerySet[Item]:
+    return (
+        Item.objects.filter(status=rules.PUBLISHED, kind=rules.KIND_STATEMENT)
+        .select_related("current", "category", "place")
+        .order_by("-published_at", "-id")
+    )

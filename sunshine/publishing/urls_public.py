@@ -7,6 +7,7 @@ urlpatterns = [
     path("i/<str:public_id>/", public.item_detail, name="item"),
     path("i/<str:public_id>/v/<int:number>/", public.item_version, name="item-version"),
     path("a/<int:attachment_id>/", public.attachment, name="attachment"),
+    path("spokesperson/", public.spokesperson, name="spokesperson"),
     path("objection/", public.objection_lookup, name="objection-lookup"),
     path("objection/<str:tracking_code>/", public.objection_status, name="objection"),
     path("p/<str:code>/feed.atom", public.BoardFeed(), name="board-feed"),

@@ -30,3 +30,27 @@ class TestRequestContextMiddleware:
     def test_client_ip_is_the_socket_address_not_a_forwarded_header(self, rf):
         request = rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="1.2.3.4")
         assert client_ip(request) == "10.0.0.9"
+
+
+class TestDatabaseBusy:
+    def test_a_locked_sqlite_database_gives_a_chinese_503_not_a_500(self, rf):
+        from django.db import OperationalError
+
+        from sunshine.core.middleware import DatabaseBusyMiddleware
+
+        mw = DatabaseBusyMiddleware(lambda r: None)
+        response = mw.process_exception(rf.get("/"), OperationalError("database is locked"))
+        assert response.status_code == 503 and "系统正忙" in response.content.decode()
+        assert response["Retry-After"] == "30"
+
+    def test_other_database_errors_are_not_hidden(self, rf):
+        from django.db import OperationalError
+
+        from sunshine.core.middleware import DatabaseBusyMiddleware
+
+        assert (
+            DatabaseBusyMiddleware(lambda r: None).process_exception(
+                rf.get("/"), OperationalError("x")
+            )
+            is None
+        )

@@ -465,3 +465,15 @@ class TestImportPage:
         assert list(header) == [rules.HEADERS[f] for f in rules.COLUMNS]
         values = dict(zip(rules.COLUMNS, example, strict=True))
         assert rules.id_error(values["id_number"], rules.parse_date("2026-01-01")) is None
+
+
+class TestFormErrorsLandOnTheirFields:
+    def test_each_bad_field_gets_its_own_message(self, clerk_client):
+        resp = clerk_client.post(
+            reverse("people:staff-resident-create"),
+            form_data(mobile="12345", place_code="980101100009009"),
+        )
+        form = resp.context["form"]
+        assert any("手机号码" in e for e in form.errors["mobile"])
+        assert any("所在地编码" in e for e in form.errors["place_code"])
+        assert "id_number" not in form.errors

@@ -148,7 +148,9 @@ def _save(request, form, resident=None):
             actor=request.user, resident=resident, data=form.cleaned_data
         )
     except ServiceError as exc:
-        form.add_error(forms.ResidentForm.field_for_header.get(exc.field), exc.message)
+        # One message under each field it concerns (the service names fields by their headers).
+        for header, message in exc.errors or [(exc.field, exc.message)]:
+            form.add_error(forms.ResidentForm.field_for_header.get(header), message)
         return None
 
 

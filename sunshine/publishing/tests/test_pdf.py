@@ -201,7 +201,7 @@ class TestBoardPoster:
 class TestPagination:
     def test_short_items_are_never_split_over_pages(self):
         m = pdf._metrics(pdf.chinese_font())
-        items = [item(f"第{i}号事项", summary="本月发放。" * (i % 9 * 12)) for i in range(40)]
+        items = [item(f"第{i}号事项", summary="本月发放。" * (i % 9 * 7)) for i in range(40)]
         pages = pdf._paginate(m, items, NOW.date())
         assert len(pages) > 3
         assert not any(kind == "cont" for page in pages for _, kind, _ in page)

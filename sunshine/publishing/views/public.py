@@ -161,3 +161,12 @@ class BoardFeed(Feed):
 
     def item_updateddate(self, item):
         return item.current.published_at or item.published_at
+
+
+@require_GET
+def spokesperson(request):
+    """Official statements of the online spokesperson (网络发言人)."""
+    from django.core.paginator import Paginator
+
+    items = Paginator(selectors.statements_public(), 20).get_page(request.GET.get("page"))
+    return render(request, "publishing/spokesperson.html", {"page": items, "now": timezone.now()})
