@@ -16,8 +16,11 @@ def _media_and_cache(settings, tmp_path):
     from django.core.cache import cache
     from huey.contrib.djhuey import HUEY
 
+    from sunshine.publishing.selectors import forget_generation
+
     cache.clear()
     HUEY.flush()
+    forget_generation()
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def child_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def build_data(env: dict[str, str]) -> None:
+def build_data(env: dict[str, str], code: str, items: int) -> None:
     manage = str(ROOT / "manage.py")
     started = time.monotonic()
     for cmd in (["migrate", "--noinput", "-v0"], ["build-demo", "--seed", "1"]):
@@ -78,6 +78,17 @@ def build_data(env: dict[str, str]) -> None:
         )
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    done = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "_board_items.py"), code, str(items)],
+        cwd=ROOT,
+        env=dict(env, DJANGO_SETTINGS_MODULE="config.settings", PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"seeding board items failed:\n{done.stdout}\n{done.stderr}")
+    log(f"data: board {code} has {done.stdout.strip()} published items")
     # WhiteNoise warns once per worker when STATIC_ROOT is missing; give it one.
     (Path(env["SUNSHINE_VAR_DIR"]) / "staticfiles").mkdir(parents=True, exist_ok=True)
     log(f"data: demo county built in {time.monotonic() - started:.1f} s")
@@ -208,7 +219,16 @@ def load_wrk(url: str, threads: int, connections: int, duration: int) -> dict:
         "errors": sum(int(n) for n in sock.groups()) if sock else 0,
         "bad_status": int(non2xx.group(1)) if non2xx else 0,
         "latency": f"p50 {p50.group(1)} p99 {p99.group(1)}" if p50 and p99 else "",
+        "p99_ms": _ms(p99.group(1)) if p99 else None,
     }
+
+
+def _ms(value: str) -> float:
+    """wrk's '850.00us', '12.34ms', '1.02s' → milliseconds."""
+    for suffix, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * factor
+    return float(value)
 
 
 def _py_load_process(port: int, path: str, connections: int, duration: float) -> tuple:
@@ -295,6 +315,9 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="rounds per server (3; 1 with --quick)")
     p.add_argument("--code", default=DEFAULT_CODE, help=f"place code (default {DEFAULT_CODE})")
     p.add_argument(
+        "--items", type=int, default=50, help="published items on the board (default 50)"
+    )
+    p.add_argument(
         "--tool", choices=["wrk", "python"], help="load generator (default: wrk if installed)"
     )
     args = p.parse_args(argv)
@@ -333,7 +356,7 @@ def main(argv=None) -> int:
         tmp = Path(tmp_name)
         env = child_env(tmp)
         try:
-            build_data(env)
+            build_data(env, args.code, args.items)
             platform = Server("platform", "config.wsgi:application", ROOT, env, args.workers, tmp)
             servers.append(platform)
             platform.start()
@@ -354,11 +377,14 @@ def main(argv=None) -> int:
             for server in (platform, baseline):
                 run_load(server, path, args, args.warmup)
             rps: dict[str, list[float]] = {"platform": [], "baseline": []}
+            p99: dict[str, list[float]] = {"platform": [], "baseline": []}
             for i in range(args.rounds):
                 order = (platform, baseline) if i % 2 == 0 else (baseline, platform)
                 for server in order:
                     r = run_load(server, path, args, args.duration)
                     rps[server.name].append(r["rps"])
+                    if r.get("p99_ms") is not None:
+                        p99[server.name].append(r["p99_ms"])
                     log(
                         f"round {i + 1}/{args.rounds} {server.name:8} {r['rps']:8.1f} req/s"
                         f"  ({r['requests']} requests, {r['errors']} socket errors"
@@ -379,6 +405,11 @@ def main(argv=None) -> int:
         "unit": "req/s",
         "baseline": round(baseline_rps, 1),
         "ratio": round(value / baseline_rps, 3),
+        "p99_ms": round(statistics.median(p99["platform"]), 1) if p99["platform"] else None,
+        "baseline_p99_ms": round(statistics.median(p99["baseline"]), 1)
+        if p99["baseline"]
+        else None,
+        "items_on_board": args.items,
         "page": path,
         "page_bytes": len(page),
         "workers": args.workers,

@@ -33,18 +33,23 @@ BOARD_PAGE_SIZE = 20
 BOARD_CACHE_SECONDS = 600
 
 
+def board_cache_key(request, code: str) -> tuple[str, int]:
+    """The board page's cache key: place, page, 关怀版, and the publication generation, which
+    every publish, correction, withdrawal and answer bumps, so changes show at once everywhere."""
+    page_no = request.GET.get("page", "1")
+    page_no = int(page_no) if page_no.isdigit() else 1
+    care = request.COOKIES.get(CARE_COOKIE) == "1"
+    return f"board:{code}:{page_no}:{int(care)}:{publishing_selectors.generation()}", page_no
+
+
 @require_GET
 def place_board(request, code: str):
-    """A place's board. Cached whole; the key carries the publication generation, which every
-    publish, correction and withdrawal bumps, so a new item shows at once in every process."""
-    page_no = request.GET.get("page", "1")
-    if not page_no.isdigit():
-        page_no = "1"
-    care = request.COOKIES.get(CARE_COOKIE) == "1"
-    key = f"board:{code}:{page_no}:{int(care)}:{publishing_selectors.generation()}"
+    """A place's board, rendered once per publication generation and cached whole (the
+    BoardCacheMiddleware answers repeat requests before the rest of the middleware runs)."""
+    key, page_no = board_cache_key(request, code)
     html = cache.get(key)
     if html is None:
-        html = _render_board(request, code, int(page_no))
+        html = _render_board(request, code, page_no)
         cache.set(key, html, BOARD_CACHE_SECONDS)
     return HttpResponse(html)
 

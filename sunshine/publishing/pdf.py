@@ -706,7 +706,7 @@ def board_poster(board: Board, *, size: str = "A4") -> bytes:
     stamp = f"{_cn_date(today)} {generated:%H:%M}"
 
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=(page_w, page_h))
+    c = Canvas(buf, pagesize=(page_w, page_h), initialFontName=font)
     place = _clean(board.place_name, one_line=True)
     c.setTitle(f"{place}公示栏")
     c.setAuthor(_clean(board.county_name, one_line=True))
@@ -815,7 +815,7 @@ def press_copy_pdf(title: str, body: str, *, column: str, date: dt.date, source:
     source = _clean(source, one_line=True)
 
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=A4)
+    c = Canvas(buf, pagesize=A4, initialFontName=font)
     c.setTitle(title)
     c.setSubject(column)
     c.setCreator(CREATOR)

@@ -1,3 +1,5 @@
+import time
+
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
@@ -8,9 +10,32 @@ from sunshine.places.models import Place
 from sunshine.publishing import rules
 from sunshine.publishing.models import Category, Item, ItemVersion, Objection, PublicationState
 
+_generation_memo = {"value": 0, "until": 0.0}
+GENERATION_TTL = 1.0  # seconds another process may show a board that is one publication old
+
 
 def generation() -> int:
-    return PublicationState.objects.filter(pk=1).values_list("generation", flat=True).first() or 0
+    """Read on every board request: remembered for a second per process (this process forgets
+    at once when it publishes), and read in plain SQL, which costs less than the ORM."""
+    now = time.monotonic()
+    if now < _generation_memo["until"]:
+        return _generation_memo["value"]
+    value = _generation_from_db()
+    _generation_memo.update(value=value, until=now + GENERATION_TTL)
+    return value
+
+
+def forget_generation() -> None:
+    _generation_memo["until"] = 0.0
+
+
+def _generation_from_db() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT generation FROM {PublicationState._meta.db_table} WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 def board_items(place: Place, *, ancestors: list[Place] | None = None) -> QuerySet[Item]:

@@ -49,9 +49,13 @@ def _need_scope(actor, item: Item, *, write: bool = True) -> None:
 
 def bump_generation() -> None:
     """Every board page cached before this moment is stale."""
+    from sunshine.publishing import selectors
+
     updated = PublicationState.objects.filter(pk=1).update(generation=F("generation") + 1)
     if not updated:
         PublicationState.objects.get_or_create(pk=1, defaults={"generation": 1})
+    selectors.forget_generation()
+    transaction.on_commit(selectors.forget_generation)
 
 
 def _clean_table(table) -> dict:
@@ -219,7 +223,9 @@ def _go_live(item: Item, now: dt.datetime) -> None:
     if item.published_at is None:
         item.published_at = now
         if item.is_notice:
-            item.notice_ends_at = rules.notice_ends(now, item.category.notice_days)
+            # The period ends at midnight where the board hangs, not in UTC.
+            local = timezone.localtime(now)
+            item.notice_ends_at = rules.notice_ends(local, item.category.notice_days)
     item.save(
         update_fields=["status", "published_at", "notice_ends_at", "reviewed_by", "updated_at"]
     )
@@ -521,7 +527,7 @@ def notice_finalise(*, actor, item: Item, outcome: str, now: dt.datetime | None 
     if item.finalised_at is not None:
         raise ServiceError("这条公示已经办结。")
     reason = rules.can_finalise(
-        ends_at=item.notice_ends_at,
+        ends_at=timezone.localtime(item.notice_ends_at) if item.notice_ends_at else None,
         now=now,
         open_objections=item.objections.filter(status=rules.OBJECTION_OPEN).count(),
     )

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from reportlab import rl_config
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -78,6 +79,13 @@ class TestChineseFont:
         assert b"/FontFile2" in data  # an embedded TrueType (subset) program
         assert b"UMingCN" in data
         assert b"STSong-Light" not in data
+        assert b"/Helvetica" not in data  # every font in the file is embedded
+
+    def test_streams_are_binary_and_reportlab_setting_is_restored(self):
+        before = rl_config.useA85
+        data = pdf.board_poster(board())
+        assert b"/ASCII85Decode" not in data
+        assert rl_config.useA85 == before
 
     def test_missing_font_file_falls_back_to_stsong_with_warning(
         self, settings, tmp_path, caplog, fresh_font

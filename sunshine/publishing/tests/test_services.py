@@ -288,6 +288,14 @@ class TestItemPublish:
         assert item.notice_ends_at == rules.notice_ends(NOW, 7)
         assert item.notice_ends_at == dt.datetime(2026, 3, 9, 23, 59, 59, tzinfo=SHANGHAI)
 
+    def test_the_period_ends_at_local_midnight_whatever_the_clocks_timezone(self, world):
+        utc_now = dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC)  # 07:30 on 3 March, Shanghai
+        item = notice(world, now=utc_now)
+        item.refresh_from_db()
+        assert timezone.localtime(item.notice_ends_at) == dt.datetime(
+            2026, 3, 10, 23, 59, 59, tzinfo=SHANGHAI
+        )
+
     def test_a_planned_time_in_the_future_schedules_instead(self, world):
         before = generation()
         item = published(world, publish_at=NOW + dt.timedelta(days=1))

@@ -60,6 +60,15 @@ def _error(form, exc: ServiceError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+def _refused(request, item, form, form_name: str, exc: ServiceError):
+    """The item page again: a refusal about a field next to it, any other at the top (the
+    form may not even be shown once the item has moved on)."""
+    if exc.field in form.fields:
+        form.add_error(exc.field, exc.message)
+        return _detail(request, item, **{form_name: form})
+    return _detail(request, item, error=exc.message, **{form_name: form})
+
+
 def _page(request, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -320,7 +329,9 @@ def _detail_context(request, item, **forms_given) -> dict:
         "can_correct": item.status == rules.PUBLISHED and user.can("publishing.review"),
         "can_finalise": notice_live and user.can("publishing.answer"),
         "finalise_reason": rules.can_finalise(
-            ends_at=item.notice_ends_at, now=now, open_objections=counts["open"]
+            ends_at=timezone.localtime(item.notice_ends_at) if item.notice_ends_at else None,
+            now=now,
+            open_objections=counts["open"],
         )
         if notice_live and counts
         else None,
@@ -363,8 +374,7 @@ def _act(request, item_id, call, success: str, form=None, form_name: str = ""):
     except ServiceError as exc:
         if form is None:
             return _detail(request, item, error=exc.message)
-        _error(form, exc)
-        return _detail(request, item, **{form_name: form})
+        return _refused(request, item, form, form_name, exc)
     messages.success(request, success)
     return redirect("publishing:staff-item-detail", item_id=item.pk)
 
@@ -495,7 +505,7 @@ def item_entry_add(request, item_id):
                 resident=resident,
             )
         except ServiceError as exc:
-            _error(form, exc)
+            return _refused(request, item, form, "entry_form", exc)
         else:
             found = "（已从居民登记中带出）" if resident else ""
             messages.success(request, f"已把 {mask_name(entry.name)} 加入名单{found}。")
@@ -529,7 +539,7 @@ def item_attachment_add(request, item_id):
                 title=form.cleaned_data["title"],
             )
         except ServiceError as exc:
-            _error(form, exc)
+            return _refused(request, item, form, "attachment_form", exc)
         else:
             messages.success(request, "附件已上传。")
             return redirect("publishing:staff-item-detail", item_id=item.pk)
