@@ -64,7 +64,7 @@ def _bootstrap(form: forms.Form) -> None:
     for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
+            widget.attrs.setdefault("class", "form-check-input border-secondary")
         elif isinstance(widget, forms.Select):
             widget.attrs.setdefault("class", "form-select")
         elif not isinstance(widget, forms.HiddenInput):
@@ -151,8 +151,8 @@ class ItemForm(StaffForm):
     kind = forms.ChoiceField(
         label="类型",
         required=False,
-        choices=[("", "按类别（公示类别为公示，其余为公开）"), *rules.KIND_LABELS.items()],
-        help_text="“发言人”只用于“网络发言人”类别的发言人声明。",
+        choices=[("", "按类别自动"), *rules.KIND_LABELS.items()],
+        help_text="按类别：公示类别为公示，其余为公开；“发言人”只用于网络发言人类别。",
     )
     title = forms.CharField(
         label="标题", max_length=200, error_messages={"required": "请填写标题。"}
@@ -200,6 +200,10 @@ class ItemForm(StaffForm):
         self.fields["place"].queryset = places
         self.fields["category"].queryset = categories
         if item is not None:
+            # Fixed, but still validated: offer exactly the item's own (the place may lie below
+            # the places a county user picks from, the category may since be switched off).
+            self.fields["place"].queryset = places.model.objects.filter(pk=item.place_id)
+            self.fields["category"].queryset = Category.objects.filter(pk=item.category_id)
             for name in self.FIXED_ON_EDIT:
                 self.fields[name].disabled = True
                 self.fields[name].required = False
@@ -370,7 +374,7 @@ class ObjectionFilterForm(StaffForm):
 class CategoryForm(StaffForm):
     category = forms.IntegerField(widget=forms.HiddenInput, required=False)
     code = forms.SlugField(
-        label="代码",
+        label="代码（新建时必填）",
         required=False,
         max_length=40,
         help_text="英文小写字母、数字和连字符，建好后不能改，如 reward-assistance。",

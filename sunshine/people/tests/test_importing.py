@@ -281,3 +281,18 @@ class TestRules:
         raw = {"name": "李四", "sex": "女", "id_number": "11010519491231002x", "place_code": "g"}
         clean, errors = rules.clean_resident(raw, places=places, scope_prefix="", today=TODAY)
         assert errors == [] and clean["id_number"].endswith("X")
+
+
+class TestCopyText:
+    def test_backslashes_tabs_and_newlines_survive_the_bulk_write(self, world, tmp_path):
+        data = rows(2)
+        data[0][0] = "张\\三\t甲"
+        data[1][0] = "李\n四"
+        run(world.users["town_clerk"], write_csv(tmp_path / "r.csv", data))
+        assert Resident.objects.get(id_number=data[0][2]).name == "张\\三\t甲"
+        assert Resident.objects.get(id_number=data[1][2]).name == "李\n四"
+
+    def test_copy_field_formats_null_dates_and_escapes(self):
+        assert importing.copy_field(None) == "\\N"
+        assert importing.copy_field(dt.date(2026, 1, 2)) == "2026-01-02"
+        assert importing.copy_field("a\\b\tc") == "a\\\\b\\tc"

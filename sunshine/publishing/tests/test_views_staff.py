@@ -450,6 +450,17 @@ class TestItemEdit:
         assert item.current.title == "改后的标题" and item.levels == ["group"]
         assert item.place == world.village  # a posted place is ignored
 
+    def test_a_county_clerk_edits_a_village_draft_below_the_places_they_pick_from(
+        self, client, world
+    ):
+        item = make_item(world, code="vehicle-use")
+        Category.objects.filter(code="vehicle-use").update(is_active=False)
+        login(client, world, "county_clerk")
+        response = client.post(url("item-edit", item.pk), form_data(world, title="县局改过"))
+        assert response.status_code == 302, body(response)
+        item.refresh_from_db()
+        assert item.current.title == "县局改过" and item.place == world.village
+
     def test_an_item_under_review_is_not_editable(self, client, world):
         item = make_item(world)
         services.item_submit(actor=world.users["town_clerk"], item=item)

@@ -775,6 +775,8 @@ def category_list(request):
                     services.category_create(actor=request.user, code=d["code"], **fields)
             except ServiceError as exc:
                 _error(form, exc)
+                categories = list(selectors.category_list_staff())  # as stored, not as typed
+                editing = next((c for c in categories if editing and c.pk == editing.pk), None)
             else:
                 messages.success(request, f"类别“{d['name'].strip()}”已保存。")
                 return redirect("publishing:staff-category-list")
