@@ -87,6 +87,7 @@ class Item(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
+        blank=True,  # None: made by the system (demo, imports)
     )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -144,6 +145,7 @@ class ItemVersion(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
+        blank=True,  # None: made by the system (demo, imports)
     )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     published_at = models.DateTimeField("发布时间", null=True, blank=True)

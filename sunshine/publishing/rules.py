@@ -28,6 +28,7 @@ TRANSITIONS = {
     (REVIEW, PUBLISHED): "publishing.review",
     (REVIEW, SCHEDULED): "publishing.review",
     (SCHEDULED, PUBLISHED): "publishing.review",  # also the periodic job
+    (SCHEDULED, DRAFT): "publishing.review",  # stopped before its time, back to the drafter
     (PUBLISHED, WITHDRAWN): "publishing.review",
     (PUBLISHED, ARCHIVED): "publishing.review",  # also the periodic job at expiry
     (WITHDRAWN, ARCHIVED): "publishing.review",
