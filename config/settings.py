@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "sunshine.accounts",
     "sunshine.people",
     "sunshine.publishing",
+    "sunshine.messaging",
     "sunshine.portal",
     "sunshine.backoffice",
     "sunshine.api",
@@ -239,6 +240,24 @@ SUNSHINE_BASE_URL = env("SUNSHINE_BASE_URL", "http://127.0.0.1:8000")
 # Chinese TrueType font embedded in PDFs (Debian fonts-arphic-uming); index inside a .ttc.
 SUNSHINE_PDF_FONT = env("SUNSHINE_PDF_FONT", "/usr/share/fonts/truetype/arphic/uming.ttc")
 SUNSHINE_PDF_FONT_INDEX = env_int("SUNSHINE_PDF_FONT_INDEX", 0)
+
+# SMS engine (sunshine.messaging). Provider rules change: every figure here is a setting.
+SUNSHINE_SMS_BACKEND = env("SUNSHINE_SMS_BACKEND", "simulator")  # simulator | aliyun | console
+SUNSHINE_SMS_SIMULATOR_URL = env("SUNSHINE_SMS_SIMULATOR_URL", "http://127.0.0.1:8025")
+SUNSHINE_SMS_SIGNATURE = env("SUNSHINE_SMS_SIGNATURE", "阳光计生")
+SUNSHINE_SMS_COST_PER_SEGMENT = env("SUNSHINE_SMS_COST_PER_SEGMENT", "0.06")  # yuan
+SUNSHINE_SMS_QUIET_START = env("SUNSHINE_SMS_QUIET_START", "21:00")
+SUNSHINE_SMS_QUIET_END = env("SUNSHINE_SMS_QUIET_END", "08:00")
+SUNSHINE_SMS_PER_NUMBER_PER_DAY = env_int("SUNSHINE_SMS_PER_NUMBER_PER_DAY", 10)
+SUNSHINE_SMS_MAX_ATTEMPTS = env_int("SUNSHINE_SMS_MAX_ATTEMPTS", 5)
+SUNSHINE_SMS_LEASE_SECONDS = env_int("SUNSHINE_SMS_LEASE_SECONDS", 60)
+SUNSHINE_SMS_BATCH = env_int("SUNSHINE_SMS_BATCH", 100)
+SUNSHINE_SMS_HTTP_TIMEOUT = env_int("SUNSHINE_SMS_HTTP_TIMEOUT", 10)
+# Receipts and replies are pushed to /sms/receipts/<token>/ and /sms/replies/<token>/.
+SUNSHINE_SMS_CALLBACK_TOKEN = env("SUNSHINE_SMS_CALLBACK_TOKEN", "local")
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET")
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
 
 LOGGING = {
     "version": 1,

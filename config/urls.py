@@ -19,6 +19,7 @@ urlpatterns = [
     path("staff/people/", include("sunshine.people.urls")),
     path("staff/", include("sunshine.backoffice.urls")),
     path("api/", api.urls),
+    path("", include("sunshine.messaging.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

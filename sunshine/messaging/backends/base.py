@@ -1,0 +1,31 @@
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    out_id: str  # unique per message; the gateway echoes it back in receipts (OutId)
+    mobile: str
+    text: str  # the body as rendered, without the signature
+    signature: str  # without 【】
+    template_code: str = ""  # the provider's approved template (Alibaba TemplateCode)
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    out_id: str
+    ok: bool
+    provider_id: str = ""  # the provider's id for the send (Alibaba BizId)
+    error: str = ""
+    transient: bool = True  # a failure worth retrying (timeouts, throttling, 5xx)
+
+
+class Gateway:
+    """Send a batch; return one result per message, in any order. Must not raise for a
+    per-message failure; raise only when the whole call failed (then every message in the
+    batch is retried, and the provider may have sent some: OutId lets receipts tell)."""
+
+    max_batch = 100
+
+    def send(self, batch: list[Outgoing]) -> list[SendResult]:
+        raise NotImplementedError

@@ -1,0 +1,35 @@
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+
+from sunshine.messaging import services, tasks
+
+
+class Command(BaseCommand):
+    help = "发送到期的短信。--loop 一直运行（可以多个进程同时运行）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true")
+        parser.add_argument("--idle", type=float, default=0.5, help="没有到期短信时等待的秒数")
+
+    def handle(self, *args, loop, idle, **opts):
+        stop = False
+
+        def on_signal(*_):
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        total = 0
+        while not stop:
+            n = services.dispatch_batch(worker=tasks.worker_name())
+            total += n
+            if not loop:
+                if n == 0:
+                    break
+                continue
+            if n == 0:
+                time.sleep(idle)
+        self.stdout.write(f"已发送 {total} 条。")

@@ -1,0 +1,251 @@
+from django.conf import settings
+from django.db import models
+
+from sunshine.messaging import rules
+
+CATEGORY_CHOICES = [(rules.ESSENTIAL, "必要通知"), (rules.NON_ESSENTIAL, "一般提醒（可退订）")]
+STATUS_CHOICES = list(rules.STATUS_LABELS.items())
+
+
+class Template(models.Model):
+    """A message template with named parameters: "{name}您好，您的检查时间是{date}。"."""
+
+    code = models.SlugField("代码", max_length=60, unique=True)
+    name = models.CharField("名称", max_length=100)
+    body = models.TextField("内容", max_length=450)
+    params = models.JSONField("参数", default=list, blank=True, editable=False)
+    category = models.CharField(
+        "类别", max_length=16, choices=CATEGORY_CHOICES, default=rules.NON_ESSENTIAL
+    )
+    provider_code = models.CharField(
+        "服务商模板代码",
+        max_length=40,
+        blank=True,
+        help_text="阿里云短信的 TemplateCode（模板须先经审核）",
+    )
+    is_active = models.BooleanField("启用", default=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "短信模板"
+        verbose_name_plural = "短信模板"
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class Message(models.Model):
+    """One SMS in the outbox. `out_id` goes to the gateway (OutId) and comes back in receipts:
+    a message resent after a crash carries the same one."""
+
+    out_id = models.CharField("发送编号", max_length=40, unique=True)
+    mobile = models.CharField("手机号码", max_length=11, db_index=True)
+    resident = models.ForeignKey(
+        "people.Resident",
+        verbose_name="居民",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    place = models.ForeignKey(
+        "places.Place",
+        verbose_name="地方",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    place_path = models.CharField("区划前缀", max_length=16, blank=True, db_index=True)
+    programme = models.CharField("项目", max_length=40, db_index=True)
+    category = models.CharField(
+        "类别", max_length=16, choices=CATEGORY_CHOICES, default=rules.NON_ESSENTIAL
+    )
+    template = models.ForeignKey(
+        Template,
+        verbose_name="模板",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+    )
+    params = models.JSONField("参数", default=dict, blank=True)
+    body = models.TextField("内容", blank=True, help_text="按模板的消息在发送时才生成内容")
+    signature = models.CharField("签名", max_length=20, blank=True)
+    status = models.CharField("状态", max_length=12, choices=STATUS_CHOICES, default=rules.QUEUED)
+    due_at = models.DateTimeField("计划发送时间")
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    claimed_until = models.DateTimeField("占用到", null=True, blank=True)
+    claimed_by = models.CharField("发送进程", max_length=60, blank=True)
+    segments = models.PositiveSmallIntegerField("计费条数", default=0)
+    cost = models.DecimalField("费用（元）", max_digits=8, decimal_places=3, default=0)
+    provider_id = models.CharField("服务商回执编号", max_length=60, blank=True, db_index=True)
+    error = models.CharField("错误", max_length=200, blank=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    delivered_at = models.DateTimeField("送达时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    source = models.CharField(
+        "来源", max_length=60, blank=True, help_text="产生这条短信的对象，如 campaign:3:event:7"
+    )
+    fire_version = models.PositiveIntegerField("计划版本", default=0)
+
+    scope_path = "place_path"
+
+    class Meta:
+        verbose_name = "短信"
+        verbose_name_plural = "短信"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="message_due"),
+            models.Index(fields=["programme", "created_at"], name="message_ledger"),
+        ]
+
+    def __str__(self):
+        return f"{self.out_id} → {self.mobile[:3]}****{self.mobile[-4:]}"
+
+
+class Attempt(models.Model):
+    message = models.ForeignKey(
+        Message, verbose_name="短信", on_delete=models.PROTECT, related_name="history"
+    )
+    at = models.DateTimeField("时间", auto_now_add=True)
+    event = models.CharField("事件", max_length=20)
+    detail = models.CharField("说明", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "发送记录"
+        verbose_name_plural = "发送记录"
+        ordering = ["message", "at", "id"]
+
+    def __str__(self):
+        return f"{self.event} {self.detail}"
+
+
+class Receipt(models.Model):
+    """A delivery receipt as received; pushes repeat, so (provider id, phone) is unique."""
+
+    provider_id = models.CharField("服务商回执编号", max_length=60)
+    mobile = models.CharField("手机号码", max_length=11)
+    out_id = models.CharField("发送编号", max_length=40, blank=True)
+    success = models.BooleanField("成功")
+    code = models.CharField("状态码", max_length=40, blank=True)
+    detail = models.CharField("说明", max_length=200, blank=True)
+    parts = models.PositiveSmallIntegerField("计费条数", default=1)
+    received_at = models.DateTimeField("收到时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "回执"
+        verbose_name_plural = "回执"
+        constraints = [
+            models.UniqueConstraint(fields=["provider_id", "mobile"], name="receipt_once")
+        ]
+
+    def __str__(self):
+        return f"{self.provider_id} {self.code}"
+
+
+class OptOut(models.Model):
+    """A number that replied TD/退订: no non-essential messages until it opts back in."""
+
+    mobile = models.CharField("手机号码", max_length=11, unique=True)
+    is_active = models.BooleanField("退订中", default=True)
+    changed_at = models.DateTimeField("变更时间", auto_now=True)
+    word = models.CharField("回复内容", max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = "退订"
+        verbose_name_plural = "退订"
+
+    def __str__(self):
+        return f"{self.mobile[:3]}****{self.mobile[-4:]}"
+
+
+class Reply(models.Model):
+    """An incoming SMS (上行), matched to a person and routed."""
+
+    ROUTES = [
+        ("answer", "回答"),
+        ("optout", "退订"),
+        ("optin", "恢复订阅"),
+        ("inbox", "咨询收件箱"),
+    ]
+
+    mobile = models.CharField("手机号码", max_length=11, db_index=True)
+    content = models.CharField("内容", max_length=500)
+    sequence_id = models.CharField("序号", max_length=60, unique=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    received_at = models.DateTimeField("收到时间", auto_now_add=True)
+    resident = models.ForeignKey(
+        "people.Resident",
+        verbose_name="居民",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    place_path = models.CharField("区划前缀", max_length=16, blank=True, db_index=True)
+    route = models.CharField("去向", max_length=10, choices=ROUTES)
+    handled = models.BooleanField("已处理", default=False)
+    note = models.CharField("处理说明", max_length=200, blank=True)
+
+    scope_path = "place_path"
+
+    class Meta:
+        verbose_name = "上行短信"
+        verbose_name_plural = "上行短信"
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return self.content[:20]
+
+
+class CallTask(models.Model):
+    """Work for a call-centre operator (人工话务): a message that could not be delivered, or a
+    person with no mobile."""
+
+    OPEN, DONE = "open", "done"
+    message = models.OneToOneField(
+        Message,
+        verbose_name="短信",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="call_task",
+    )
+    resident = models.ForeignKey(
+        "people.Resident",
+        verbose_name="居民",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    mobile = models.CharField("电话", max_length=20, blank=True)
+    place_path = models.CharField("区划前缀", max_length=16, blank=True, db_index=True)
+    reason = models.CharField("原因", max_length=200)
+    script = models.TextField("话术/内容")
+    status = models.CharField(
+        "状态", max_length=8, choices=[(OPEN, "待处理"), (DONE, "已完成")], default=OPEN
+    )
+    outcome = models.CharField("结果", max_length=200, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="话务员",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    handled_at = models.DateTimeField("处理时间", null=True, blank=True)
+
+    scope_path = "place_path"
+
+    class Meta:
+        verbose_name = "人工话务"
+        verbose_name_plural = "人工话务"
+        ordering = ["status", "created_at", "id"]
+
+    def __str__(self):
+        return self.reason

@@ -1,0 +1,128 @@
+"""Pure rules of the SMS engine (DOMAIN 'SMS in mainland China'): length and billing,
+quiet hours, templates, opt-out words, retry backoff, late enrolment."""
+
+import datetime as dt
+import re
+import string
+from decimal import Decimal
+
+SINGLE_LIMIT = 70  # characters in one billed message, signature included
+LONG_PART = 67  # characters per part of a long message
+MAX_LENGTH = 500
+OPT_OUT_WORDS = frozenset({"TD", "T", "N", "R", "退订", "退定", "取消"})
+OPT_IN_WORDS = frozenset({"订阅", "恢复", "DY"})
+ESSENTIAL, NON_ESSENTIAL = "essential", "nonessential"
+
+QUEUED, SENDING, SENT, DELIVERED, FAILED, CANCELLED = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "cancelled",
+)
+STATUS_LABELS = {
+    QUEUED: "排队中",
+    SENDING: "发送中",
+    SENT: "已发送",
+    DELIVERED: "已送达",
+    FAILED: "失败",
+    CANCELLED: "已取消",
+}
+
+
+def signed(text: str, signature: str) -> str:
+    """The text as the phone shows it: 【signature】 then the body."""
+    sig = signature.strip().strip("【】")
+    return f"【{sig}】{text}" if sig else text
+
+
+def length(text: str, signature: str = "") -> int:
+    """Every character counts one: Chinese, Latin, digit, punctuation, full- or half-width."""
+    return len(signed(text, signature))
+
+
+def segments(text: str, signature: str = "") -> int:
+    n = length(text, signature)
+    if n <= SINGLE_LIMIT:
+        return 1
+    return -(-n // LONG_PART)
+
+
+def cost(text: str, signature: str, per_segment: Decimal) -> Decimal:
+    return per_segment * segments(text, signature)
+
+
+def in_quiet_hours(moment: dt.datetime, start: dt.time, end: dt.time) -> bool:
+    """Quiet hours may cross midnight (21:00–08:00) or not (12:00–13:30)."""
+    t = moment.timetz().replace(tzinfo=None)
+    if start == end:
+        return False
+    if start < end:
+        return start <= t < end
+    return t >= start or t < end
+
+
+def next_send_time(moment: dt.datetime, start: dt.time, end: dt.time) -> dt.datetime:
+    """`moment` itself when it is outside quiet hours, else the moment the window opens.
+    `moment` must be aware and in the local time zone."""
+    if not in_quiet_hours(moment, start, end):
+        return moment
+    opens = moment.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if opens <= moment:
+        opens += dt.timedelta(days=1)
+    return opens
+
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def template_params(body: str) -> list[str]:
+    """The named parameters a template uses, in order, once each: "{name}您好" → ["name"]."""
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(body) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"模板格式有误：{exc}（大括号要成对）") from None
+    out = []
+    for name in names:
+        if not name or not re.fullmatch(r"\w+", name):
+            raise ValueError(f"模板参数“{{{name}}}”的写法不对，只能用字母、数字和下划线。")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def render(body: str, params: dict) -> str:
+    missing = [p for p in template_params(body) if p not in params or params[p] in (None, "")]
+    if missing:
+        raise KeyError("缺少模板参数：" + "、".join(missing))
+    return body.format(**{k: str(v) for k, v in params.items()})
+
+
+def reply_intent(content: str) -> tuple[str, str]:
+    """("optout" | "optin" | "answer" | "text", normalised content)."""
+    text = (content or "").strip().upper().replace("　", "")
+    if text in OPT_OUT_WORDS:
+        return "optout", text
+    if text in OPT_IN_WORDS:
+        return "optin", text
+    if text.isdigit() and len(text) <= 2:
+        return "answer", text
+    return "text", (content or "").strip()
+
+
+def retry_delay(attempt: int, base_seconds: int = 60, cap_seconds: int = 3600) -> dt.timedelta:
+    """Exponential backoff after the n-th failed attempt (1 → 1 min, 2 → 2 min, 3 → 4 min …)."""
+    return dt.timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempt - 1)))
+
+
+def late_enrolment_plan(
+    due: list[tuple[int, dt.datetime]], now: dt.datetime
+) -> tuple[list[int], int | None]:
+    """Someone enrolled after some events were due: skip all past events but the latest one,
+    which is sent now (not silence, not a burst). `due` is [(event id, due time)].
+    Returns (ids to skip, id to send now or None)."""
+    past = sorted((d, i) for i, d in due if d <= now)
+    if not past:
+        return [], None
+    return [i for _, i in past[:-1]], past[-1][1]

@@ -1,0 +1,261 @@
+import datetime as dt
+import json
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sunshine.core.errors import ServiceError
+from sunshine.messaging import rules, services
+from sunshine.messaging.models import CallTask, Message, OptOut, Reply
+from sunshine.messaging.testing import RecordingGateway
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+DAY = dt.datetime(2026, 11, 28, 10, 0, tzinfo=SH)
+NIGHT = dt.datetime(2026, 11, 28, 22, 0, tzinfo=SH)
+
+
+def enqueue(**kw):
+    defaults = {
+        "programme": "precheck",
+        "mobile": "13800001234",
+        "body": "您好，请按时参加孕前优生检查。",
+        "now": DAY,
+        "due_at": DAY,
+    }
+    return services.message_enqueue(**{**defaults, **kw})
+
+
+class TestTemplates:
+    def test_a_template_using_a_parameter_callers_do_not_pass_is_refused(self):
+        with pytest.raises(ServiceError, match="date"):
+            services.template_save(
+                actor=None, code="t", name="t", body="{name}您好，{date}检查", params=["name"]
+            )
+
+    def test_template_parameters_are_stored(self):
+        t = services.template_save(actor=None, code="t", name="t", body="{name}您好，{date}检查")
+        assert t.params == ["name", "date"]
+
+    def test_enqueue_with_a_missing_parameter_is_refused_in_chinese(self):
+        services.template_save(actor=None, code="t", name="t", body="{name}您好，{date}检查")
+        with pytest.raises(ServiceError, match="缺少模板参数：date"):
+            enqueue(template="t", params={"name": "张三"}, body="")
+
+    def test_text_is_rendered_at_send_time_so_an_edited_template_reaches_pending_messages(self):
+        services.template_save(actor=None, code="t", name="t", body="{name}您好")
+        enqueue(template="t", params={"name": "张三"}, body="")
+        services.template_save(actor=None, code="t", name="t", body="{name}您好，检查改到周五")
+        gw = RecordingGateway()
+        services.dispatch_batch(worker="w", now=DAY, gateway=gw)
+        assert gw.sent[0].text == "张三您好，检查改到周五"
+
+
+class TestDispatch:
+    def test_sent_message_records_provider_id_segments_and_cost(self):
+        m = enqueue(body="字" * 80)
+        assert services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway()) == 1
+        m.refresh_from_db()
+        assert m.status == rules.SENT and m.provider_id == "biz-1"
+        assert m.segments == 2 and m.cost == Decimal("0.12")
+        assert [a.event for a in m.history.all()] == ["queued", "sent"]
+
+    def test_quiet_hours_hold_messages_until_the_window_opens(self):
+        enqueue(due_at=NIGHT, now=NIGHT)
+        assert services.dispatch_batch(worker="w", now=NIGHT, gateway=RecordingGateway()) == 0
+        morning = dt.datetime(2026, 11, 29, 8, 1, tzinfo=SH)
+        assert services.dispatch_batch(worker="w", now=morning, gateway=RecordingGateway()) == 1
+
+    def test_a_transient_failure_is_retried_with_backoff(self):
+        m = enqueue()
+        services.dispatch_batch(
+            worker="w", now=DAY, gateway=RecordingGateway(fail={m.mobile: ("throttled", True)})
+        )
+        m.refresh_from_db()
+        assert (
+            m.status == rules.QUEUED
+            and m.attempts == 1
+            and m.due_at == DAY + dt.timedelta(minutes=1)
+        )
+        assert (
+            services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway()) == 0
+        )  # not yet due
+        later = DAY + dt.timedelta(minutes=2)
+        assert services.dispatch_batch(worker="w", now=later, gateway=RecordingGateway()) == 1
+
+    def test_the_last_attempt_fails_and_creates_a_call_task(self, settings):
+        settings.SUNSHINE_SMS_MAX_ATTEMPTS = 2
+        m = enqueue()
+        gw = RecordingGateway(fail={m.mobile: ("timeout", True)})
+        services.dispatch_batch(worker="w", now=DAY, gateway=gw)
+        services.dispatch_batch(worker="w", now=DAY + dt.timedelta(hours=1), gateway=gw)
+        m.refresh_from_db()
+        assert m.status == rules.FAILED
+        task = CallTask.objects.get(message=m)
+        assert "短信发送失败" in task.reason and task.script == m.body
+
+    def test_a_permanent_failure_goes_straight_to_an_operator(self):
+        m = enqueue()
+        services.dispatch_batch(
+            worker="w", now=DAY, gateway=RecordingGateway(fail={m.mobile: ("空号", False)})
+        )
+        m.refresh_from_db()
+        assert m.status == rules.FAILED and CallTask.objects.filter(message=m).exists()
+
+    def test_a_gateway_outage_keeps_every_message_for_a_retry(self):
+        a, b = enqueue(), enqueue(mobile="13900001111")
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway(down=True))
+        assert set(Message.objects.values_list("status", flat=True)) == {rules.QUEUED}
+        assert Message.objects.get(pk=a.pk).out_id == a.out_id and b.pk
+
+    def test_a_lease_left_by_a_dead_worker_is_reclaimed_with_the_same_out_id(self):
+        m = enqueue()
+        claimed = services.messages_claim(worker="dead", now=DAY)
+        assert [c.pk for c in claimed] == [m.pk]
+        assert (
+            services.messages_claim(worker="other", now=DAY + dt.timedelta(seconds=10)) == []
+        )  # lease held
+        gw = RecordingGateway()
+        services.dispatch_batch(worker="other", now=DAY + dt.timedelta(seconds=61), gateway=gw)
+        assert [o.out_id for o in gw.sent] == [m.out_id]
+
+    def test_per_number_daily_limit_postpones_to_tomorrow(self, settings):
+        settings.SUNSHINE_SMS_PER_NUMBER_PER_DAY = 2
+        for _ in range(3):
+            enqueue()
+        gw = RecordingGateway()
+        services.dispatch_batch(worker="w", now=DAY, gateway=gw)
+        assert len(gw.sent) == 2
+        waiting = Message.objects.get(status=rules.QUEUED)
+        assert waiting.due_at == dt.datetime(2026, 11, 29, 8, 0, tzinfo=SH)
+
+    def test_essential_messages_are_not_rate_limited(self, settings):
+        settings.SUNSHINE_SMS_PER_NUMBER_PER_DAY = 1
+        for _ in range(3):
+            enqueue(category=rules.ESSENTIAL)
+        gw = RecordingGateway()
+        services.dispatch_batch(worker="w", now=DAY, gateway=gw)
+        assert len(gw.sent) == 3
+
+
+class TestNoPhone:
+    def test_a_person_without_a_mobile_gets_a_call_task(self, world):
+        person = world.residents["own"]
+        person.mobile = ""
+        result = enqueue(mobile="", resident=person)
+        assert isinstance(result, CallTask) and result.place_path == person.place_path
+        assert not Message.objects.exists()
+
+
+class TestReceipts:
+    def _receipt(self, m, success=True, code="DELIVERED"):
+        return {
+            "phone_number": m.mobile,
+            "success": success,
+            "err_code": code,
+            "err_msg": "",
+            "sms_size": "1",
+            "biz_id": m.provider_id,
+            "out_id": m.out_id,
+            "send_time": "",
+            "report_time": "",
+        }
+
+    def test_a_receipt_marks_delivered_and_a_repeated_push_changes_nothing(self):
+        m = enqueue()
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
+        m.refresh_from_db()
+        assert services.receipts_record([self._receipt(m)]) == 1
+        assert services.receipts_record([self._receipt(m)]) == 0
+        m.refresh_from_db()
+        assert m.status == rules.DELIVERED and m.history.filter(event="delivered").count() == 1
+
+    def test_a_failed_delivery_costs_nothing_and_goes_to_an_operator(self):
+        m = enqueue()
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
+        m.refresh_from_db()
+        services.receipts_record([self._receipt(m, success=False, code="MOBILE_NOT_ON_SERVICE")])
+        m.refresh_from_db()
+        assert (
+            m.status == rules.FAILED and m.cost == 0 and CallTask.objects.filter(message=m).exists()
+        )
+
+
+class TestReplies:
+    def _push(self, content, seq="s1", phone="13800001234"):
+        return services.replies_receive(
+            [
+                {
+                    "phone_number": phone,
+                    "content": content,
+                    "sequence_id": seq,
+                    "send_time": "",
+                    "dest_code": "",
+                }
+            ]
+        )
+
+    def test_td_opts_out_of_reminders_but_not_essential_notices(self):
+        self._push("TD")
+        assert OptOut.objects.get(mobile="13800001234").is_active
+        assert enqueue().status == rules.CANCELLED
+        assert enqueue(category=rules.ESSENTIAL).status == rules.QUEUED
+
+    def test_opting_back_in(self):
+        self._push("退订")
+        self._push("订阅", seq="s2")
+        assert enqueue().status == rules.QUEUED
+
+    def test_a_repeated_push_is_stored_once(self):
+        assert self._push("你好") == 1
+        assert self._push("你好") == 0
+        assert Reply.objects.count() == 1
+
+    def test_a_numbered_answer_goes_to_the_handler_that_claims_it(self):
+        seen = []
+
+        def handler(reply, digit):
+            seen.append(digit)
+            return digit == "1"
+
+        services.register_answer_handler(handler)
+        try:
+            self._push("1")
+            self._push("2", seq="s2")
+        finally:
+            services.ANSWER_HANDLERS.remove(handler)
+        routes = dict(Reply.objects.values_list("content", "route"))
+        assert seen == ["1", "2"] and routes == {"1": "answer", "2": "inbox"}
+
+    def test_a_question_goes_to_the_inbox_matched_to_the_person(self, world):
+        person = world.residents["own"]
+        self._push("请问孕前检查要空腹吗", phone=person.mobile)
+        reply = Reply.objects.get()
+        assert (
+            reply.route == "inbox"
+            and reply.resident == person
+            and reply.place_path == person.place_path
+        )
+
+
+class TestCallbackViews:
+    def test_receipt_push_answers_like_the_provider_expects(self, client):
+        resp = client.post(
+            "/sms/receipts/local/", data=json.dumps([]), content_type="application/json"
+        )
+        assert resp.status_code == 200 and resp.json() == {"code": 0, "msg": "接收成功"}
+
+    def test_a_wrong_token_is_404_and_bad_json_is_400(self, client):
+        assert (
+            client.post(
+                "/sms/replies/nope/", data="[]", content_type="application/json"
+            ).status_code
+            == 404
+        )
+        assert (
+            client.post(
+                "/sms/replies/local/", data="{bad", content_type="application/json"
+            ).status_code
+            == 400
+        )
