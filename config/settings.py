@@ -258,6 +258,9 @@ SUNSHINE_SMS_CALLBACK_TOKEN = env("SUNSHINE_SMS_CALLBACK_TOKEN", "local")
 ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID")
 ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET")
 ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+# SendBatchSms carries no OutId: off by default, so a resend after a crash is recognised.
+ALIYUN_SMS_USE_BATCH = env_bool("ALIYUN_SMS_USE_BATCH", False)
+ALIYUN_SMS_CONCURRENCY = env_int("ALIYUN_SMS_CONCURRENCY", 4)
 
 LOGGING = {
     "version": 1,

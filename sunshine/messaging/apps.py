@@ -6,4 +6,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "短信"
 
     def ready(self):
-        from sunshine.messaging import tasks  # noqa: F401 - periodic dispatch
+        from sunshine.messaging import (
+            campaigns,  # noqa: F401 - registers the reschedule job
+            tasks,  # noqa: F401 - periodic dispatch
+        )

@@ -20,6 +20,30 @@ class Command(BaseCommand):
             "--web-workers", type=int, default=int(os.environ.get("SUNSHINE_WEB_WORKERS", "1"))
         )
 
+    def _simulator(self, python, manage, host, port):
+        """The embedded default's SMS gateway: a local HTTP simulator that posts receipts and
+        replies back to this server, as a provider would."""
+        from urllib.parse import urlparse
+
+        sim = urlparse(settings.SUNSHINE_SMS_SIMULATOR_URL)
+        base, token = f"http://{host}:{port}", settings.SUNSHINE_SMS_CALLBACK_TOKEN
+        return subprocess.Popen(
+            [
+                python,
+                manage,
+                "sms-simulator",
+                "--host",
+                sim.hostname or "127.0.0.1",
+                "--port",
+                str(sim.port or 8025),
+                "--receipts-url",
+                f"{base}/sms/receipts/{token}/",
+                "--replies-url",
+                f"{base}/sms/replies/{token}/",
+            ],
+            cwd=settings.BASE_DIR,
+        )
+
     def handle(self, *args, host, port, web_workers, **opts):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
@@ -45,9 +69,15 @@ class Command(BaseCommand):
                 [python, manage, "run_huey", "--quiet"], cwd=settings.BASE_DIR
             ),
         }
+        if settings.SUNSHINE_SMS_BACKEND == "simulator":
+            procs["短信模拟器"] = self._simulator(python, manage, host, port)
         self.stdout.write(
             f"阳光计生已启动：http://{host}:{port}/   工作台：http://{host}:{port}/staff/"
         )
+        if "短信模拟器" in procs:
+            self.stdout.write(
+                f"短信模拟器：{settings.SUNSHINE_SMS_SIMULATOR_URL}/（收到的短信、模拟回复）"
+            )
         self.stdout.write("按 Ctrl-C 停止。")
         stopping = False
 
