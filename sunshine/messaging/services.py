@@ -252,15 +252,17 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
             for o in chunk:
                 _retry(by_out[o.out_id][0], f"网关不可用：{exc.__class__.__name__}", now)
             continue
+        ok = []
         for r in results:
             m, text = by_out[r.out_id]
             if r.ok:
-                _mark_sent(m, text, r.provider_id, now)
-                sent += 1
+                ok.append((m, text, r.provider_id))
             elif r.transient:
                 _retry(m, r.error, now)
             else:
                 _fail(m, r.error or "发送失败", now)
+        _mark_sent(ok, now)
+        sent += len(ok)
     return sent
 
 
@@ -271,21 +273,39 @@ def _tomorrow(now: dt.datetime) -> dt.datetime:
 
 
 @transaction.atomic
-def _mark_sent(m: Message, text: str, provider_id: str, now: dt.datetime) -> None:
-    segs = rules.segments(text, m.signature)
-    updated = Message.objects.filter(pk=m.pk, status=rules.SENDING).update(
-        status=rules.SENT,
-        provider_id=provider_id,
-        sent_at=now,
-        segments=segs,
-        cost=_per_segment() * segs,
-        claimed_until=None,
-        body=text,
-        attempts=m.attempts + 1,
-        error="",
+def _mark_sent(sent: list[tuple[Message, str, str]], now: dt.datetime) -> None:
+    """One UPDATE and one INSERT for a whole batch of sent messages."""
+    if not sent:
+        return
+    per_segment = _per_segment()
+    rows, attempts = [], []
+    for m, text, provider_id in sent:
+        segs = rules.segments(text, m.signature)
+        m.status, m.provider_id, m.sent_at, m.segments = rules.SENT, provider_id, now, segs
+        m.cost, m.claimed_until, m.body, m.attempts, m.error = (
+            per_segment * segs,
+            None,
+            text,
+            m.attempts + 1,
+            "",
+        )
+        rows.append(m)
+        attempts.append(Attempt(message=m, event="sent", detail=f"{provider_id} 共{segs}条"))
+    Message.objects.bulk_update(
+        rows,
+        [
+            "status",
+            "provider_id",
+            "sent_at",
+            "segments",
+            "cost",
+            "claimed_until",
+            "body",
+            "attempts",
+            "error",
+        ],
     )
-    if updated:
-        Attempt.objects.create(message=m, event="sent", detail=f"{provider_id} 共{segs}条")
+    Attempt.objects.bulk_create(attempts)
 
 
 @transaction.atomic
