@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from sunshine.places.models import Place
 from sunshine.publishing import rules
@@ -252,7 +253,7 @@ class Objection(models.Model):
     )
     answered_at = models.DateTimeField("答复时间", null=True, blank=True)
     ip = models.CharField("来源地址", max_length=45, blank=True)
-    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    created_at = models.DateTimeField("提交时间", default=timezone.now, db_index=True)
 
     scope_path = "item_path"
     SENSITIVE_FIELDS = ("name", "phone", "ip")

@@ -473,6 +473,7 @@ def objection_file(
         item=item,
         item_path=item.place_path,
         tracking_code=rules.tracking_code(),
+        created_at=now,
         name=name.strip()[:50],
         phone=phone.strip()[:20],
         text=text,

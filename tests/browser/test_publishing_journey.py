@@ -146,7 +146,9 @@ def test_notice_from_draft_through_objection_to_outcome(live_world, new_page):
 
     # 3. The notice: its period, the masked list, and the objection form.
     expect(phone.get_by_role("heading", level=1)).to_have_text(TITLE)
-    expect(phone.locator(".notice-box")).to_contain_text(f"至 {ends:%Y}年{ends.month}月{ends.day}日")
+    expect(phone.locator(".notice-box")).to_contain_text(
+        f"至 {ends:%Y}年{ends.month}月{ends.day}日"
+    )
     names = phone.get_by_role("table", name="名单")
     expect(names.locator("tbody td")).to_have_text(
         [
@@ -198,7 +200,7 @@ def test_notice_from_draft_through_objection_to_outcome(live_world, new_page):
     expect(phone.get_by_role("heading", level=1)).to_contain_text("本镇公示栏")
     phone.get_by_role("link", name="查询异议答复").tap()
     expect(phone.get_by_role("heading", level=1)).to_have_text("查询异议答复")
-    phone.get_by_label("查询码").fill(code.lower())  # as typed on a phone keyboard
+    phone.get_by_label("查询码", exact=True).fill(code.lower())  # as typed on a phone keyboard
     phone.get_by_role("button", name="查询").tap()
     expect(phone).to_have_url(re.compile(f"/objection/{code}/$"))
     expect(phone.get_by_role("heading", name="办理状态：已答复")).to_be_visible()
