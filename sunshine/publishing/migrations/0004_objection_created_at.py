@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('publishing', '0003_created_by_blank'),
+        ("publishing", "0003_created_by_blank"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='objection',
-            name='created_at',
-            field=models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='提交时间'),
+            model_name="objection",
+            name="created_at",
+            field=models.DateTimeField(
+                db_index=True, default=django.utils.timezone.now, verbose_name="提交时间"
+            ),
         ),
     ]
