@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("sunshine.portal.urls")),
     path("", include("sunshine.publishing.urls")),  # public routes and staff/publishing/
     path("staff/people/", include("sunshine.people.urls")),
+    path("staff/sms/", include("sunshine.messaging.urls_staff")),
     path("staff/", include("sunshine.backoffice.urls")),
     path("api/", api.urls),
     path("", include("sunshine.messaging.urls")),

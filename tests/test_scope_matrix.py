@@ -65,6 +65,30 @@ def _publishing_in(world, place, label):
     return draft, attachment, objection
 
 
+def _sms_in(world, place, resident_key, label):
+    """A message, a call task and an inbox reply in a village (place_path under its town)."""
+    from sunshine.messaging import services
+    from sunshine.messaging.models import Reply
+
+    resident = world.residents[resident_key]
+    message = services.message_enqueue(
+        programme="precheck", body=f"{label}的检查提醒", resident=resident, place=place
+    )
+    task = services.message_enqueue(
+        programme="precheck", mobile="12345", body=f"{label}的电话通知", resident=resident
+    )
+    reply = Reply.objects.create(
+        mobile=resident.mobile,
+        content=f"{label}的居民回复",
+        sequence_id=f"scope-{label}",
+        resident=resident,
+        place_path=resident.place_path,
+        route="inbox",
+    )
+    assert message.place_path.startswith(place.path) and task.place_path == resident.place_path
+    return message, task, reply
+
+
 def value_tables(world):
     own_audit = _audit_in(world, world.village)
     other_audit = _audit_in(world, world.other_village)
@@ -73,6 +97,15 @@ def value_tables(world):
     other_item, other_attachment, other_objection = _publishing_in(
         world, world.other_village, "外镇一村"
     )
+    own_message, own_task, own_reply = _sms_in(world, world.village, "own", "本村")
+    other_message, other_task, other_reply = _sms_in(
+        world, world.other_village, "other", "外镇一村"
+    )
+    from sunshine.messaging import services as sms_services
+
+    # Templates are county-wide settings, not hung on a place: "other" is one that does not
+    # exist, which must answer 404 like anything out of reach.
+    sms_services.template_save(actor=None, code="scope-remind", name="提醒", body="{name}您好")
     own = {
         "resident_id": lambda: world.residents["own"].pk,
         "job_id": lambda: own_job.pk,
@@ -82,6 +115,10 @@ def value_tables(world):
         "item_id": lambda: own_item.pk,
         "attachment_id": lambda: own_attachment.pk,
         "objection_id": lambda: own_objection.pk,
+        "message_id": lambda: own_message.pk,
+        "task_id": lambda: own_task.pk,
+        "reply_id": lambda: own_reply.pk,
+        "template_code": lambda: "scope-remind",
     }
     other = {
         "resident_id": lambda: world.residents["other"].pk,
@@ -92,6 +129,10 @@ def value_tables(world):
         "item_id": lambda: other_item.pk,
         "attachment_id": lambda: other_attachment.pk,
         "objection_id": lambda: other_objection.pk,
+        "message_id": lambda: other_message.pk,
+        "task_id": lambda: other_task.pk,
+        "reply_id": lambda: other_reply.pk,
+        "template_code": lambda: "no-such-template",
     }
     return own, other
 

@@ -26,6 +26,8 @@ ROLE_LABELS = dict(ROLE_CHOICES)
 PEOPLE_WORK = ("people.view", "people.change", "people.identifiers", "people.import")
 # Draft public items and answer objections in one's own place; review publishes (county level).
 PUBLISHING_WORK = ("publishing.view", "publishing.draft", "publishing.answer")
+# The SMS desk: read the outbox and ledger, send, and work the call tasks and replies.
+SMS_WORK = ("sms.view", "sms.send", "calls.work")
 
 # The county admin runs the system: residents are visible to them only masked (PIPL: minimum
 # necessary); the clerks and cadres who register residents see full identifiers.
@@ -41,6 +43,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
                 "admin.use",
             ),
             *("contacts.change", "people.view", "publishing.view", "publishing.review"),
+            *("sms.view", "sms.templates"),
         }
     ),
     COUNTY_CLERK: frozenset(
@@ -49,6 +52,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             *PEOPLE_WORK,
             *PUBLISHING_WORK,
             "publishing.review",
+            *SMS_WORK,
+            "sms.templates",
         }
     ),
     TOWN_CLERK: frozenset(
@@ -59,11 +64,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "contacts.change",
             *PEOPLE_WORK,
             *PUBLISHING_WORK,
+            *SMS_WORK,
         }
     ),
     VILLAGE_CADRE: frozenset({"places.view", *PEOPLE_WORK, *PUBLISHING_WORK}),
     CLINIC_DOCTOR: frozenset({"places.view"}),
-    CALL_OPERATOR: frozenset({"places.view"}),
+    CALL_OPERATOR: frozenset({"places.view", "sms.view", "calls.work"}),
     DISCIPLINE_INSPECTOR: frozenset({"places.view", "audit.view"}),
     OBSERVER: frozenset({"places.view", "publishing.view"}),
 }

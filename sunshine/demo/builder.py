@@ -164,6 +164,10 @@ def build(
         from sunshine.people import demo as people_demo  # the people registry adds residents
 
         people_demo.build(seed=seed, residents=residents)
+    if apps.is_installed("sunshine.messaging"):
+        from sunshine.messaging import seeds as messaging_seeds  # the pregnancy SMS campaign
+
+        messaging_seeds.pregnancy_campaign_seed(actor=None)
     if content and apps.is_installed("sunshine.publishing"):
         from sunshine.publishing import demo as publishing_demo
 

@@ -249,3 +249,123 @@ class CallTask(models.Model):
 
     def __str__(self):
         return self.reason
+
+
+# ---- campaigns (SPEC §7 "Campaigns"): schedules as data ------------------------------------
+
+
+class Campaign(models.Model):
+    """A schedule of messages relative to a date on a person or case (末次月经日期, 预产期,
+    检查日期). Each change to its events bumps `version`; messages carry the version they were
+    planned with (Message.fire_version) and a stale one drops out instead of being sent."""
+
+    code = models.SlugField("代码", max_length=60, unique=True)
+    name = models.CharField("名称", max_length=100)
+    anchor_label = models.CharField(
+        "起算日期", max_length=20, help_text="短信按这个日期推算，如“末次月经日期”“预产期”"
+    )
+    programme = models.CharField("项目", max_length=40, help_text="计入费用台账的项目，如 precheck")
+    description = models.TextField("说明", blank=True)
+    version = models.PositiveIntegerField("计划版本", default=1, editable=False)
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "短信计划"
+        verbose_name_plural = "短信计划"
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class CampaignEvent(models.Model):
+    """One message of a campaign: `offset_days` after the anchor date (negative = before it),
+    sent at `send_time` Beijing time. `{date}` in the template is the anchor plus
+    `date_offset_days` (the visit deadline, say), or the sending day when that is empty."""
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name="短信计划", on_delete=models.PROTECT, related_name="events"
+    )
+    offset_days = models.IntegerField("相对天数", help_text="起算日期之后第几天，负数为之前")
+    send_time = models.TimeField("发送时刻")
+    template = models.ForeignKey(
+        Template, verbose_name="模板", on_delete=models.PROTECT, related_name="campaign_events"
+    )
+    date_offset_days = models.IntegerField(
+        "{date}相对天数", null=True, blank=True, help_text="模板中{date}所指的日期；空则为发送当天"
+    )
+    position = models.PositiveSmallIntegerField("顺序", default=0)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "短信计划事件"
+        verbose_name_plural = "短信计划事件"
+        ordering = ["campaign", "offset_days", "send_time", "position", "id"]
+
+    def __str__(self):
+        return f"{self.campaign} 第{self.offset_days}天 {self.send_time:%H:%M}"
+
+
+class Enrolment(models.Model):
+    """A person (a resident, or a mobile number with a name) in a campaign from an anchor date.
+    `campaign_version` is the campaign version its pending messages were planned with;
+    `source` finds the enrolment again from the case that made it ("precheck:couple:12")."""
+
+    ACTIVE, CLOSED = "active", "closed"
+    STATUS_CHOICES = [(ACTIVE, "进行中"), (CLOSED, "已结束")]
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name="短信计划", on_delete=models.PROTECT, related_name="enrolments"
+    )
+    resident = models.ForeignKey(
+        "people.Resident",
+        verbose_name="居民",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    name = models.CharField("称呼", max_length=50, help_text="短信里的{name}")
+    mobile = models.CharField("手机号码", max_length=11, blank=True)
+    place = models.ForeignKey(
+        "places.Place",
+        verbose_name="地方",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    place_path = models.CharField("区划前缀", max_length=16, blank=True)
+    anchor_date = models.DateField("起算日期")
+    status = models.CharField("状态", max_length=8, choices=STATUS_CHOICES, default=ACTIVE)
+    campaign_version = models.PositiveIntegerField("计划版本", default=1)
+    source = models.CharField("来源", max_length=60, blank=True, help_text="如 precheck:couple:12")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    closed_at = models.DateTimeField("结束时间", null=True, blank=True)
+    close_reason = models.CharField("结束原因", max_length=200, blank=True)
+
+    scope_path = "place_path"
+
+    class Meta:
+        verbose_name = "短信计划对象"
+        verbose_name_plural = "短信计划对象"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["place_path"], name="enrolment_path", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["campaign", "status", "campaign_version"], name="enrolment_due"),
+            models.Index(fields=["source"], name="enrolment_source"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "source"],
+                condition=models.Q(status="active") & ~models.Q(source=""),
+                name="enrolment_active_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} · {self.name}"

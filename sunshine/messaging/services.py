@@ -15,7 +15,7 @@ from django.utils import timezone
 from sunshine.core import audit
 from sunshine.core.errors import ServiceError
 from sunshine.core.validators import validate_mobile
-from sunshine.messaging import rules
+from sunshine.messaging import campaigns, rules
 from sunshine.messaging.backends import Outgoing, get_gateway
 from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Receipt, Reply, Template
 
@@ -223,6 +223,10 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
         text = rules.render(m.template.body, m.params) if m.template_id else m.body
         if m.category == rules.NON_ESSENTIAL and _opted_out(m.mobile):
             _finish(m, rules.CANCELLED, "已退订一般提醒", now)
+            continue
+        if m.source and campaigns.campaign_message_is_stale(m):
+            # RapidPro's fire_version: the schedule changed or the case closed since this was planned.
+            _finish(m, rules.CANCELLED, "计划已更新或已结束，这条提醒不再发送", now)
             continue
         if (
             m.category == rules.NON_ESSENTIAL

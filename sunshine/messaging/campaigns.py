@@ -1,0 +1,1182 @@
+"""Campaigns (SPEC §7 "Campaigns"): schedules as data, and every write that follows them.
+
+A campaign is a list of events relative to an anchor date (末次月经日期, 预产期, 检查日期):
+offset in days, Beijing time of day, template. Enrolling a person writes all of their future
+messages to the outbox at once, each stamped with the campaign version it was planned with
+(Message.fire_version) and a source "campaign:<c>:enrolment:<e>:event:<v>". The text is
+rendered when the message is sent, so an edited template reaches waiting messages.
+
+Policies:
+- Late enrolment (rules.late_enrolment_plan): events already past are skipped except the
+  latest, which is sent now. An event is never sent twice to one enrolment, and an event
+  that comes before one already sent is never sent.
+- A change of the events bumps `Campaign.version` and starts a job that re-plans every
+  active enrolment (`campaign_reschedule`), a chunk of enrolments per transaction: pending
+  messages that the new schedule no longer wants are cancelled, changed ones are moved,
+  unchanged ones are re-stamped, new ones are written, and the enrolment's
+  `campaign_version` is set — all together, so until an enrolment is re-planned its old
+  messages keep going out (no gap), and after it no stale one can.
+- At send time the dispatcher asks `campaign_message_is_stale`: a message whose enrolment is
+  closed, or whose version is older than its enrolment's, is cancelled instead of sent. This
+  catches the messages a worker had already claimed when the change or the closing committed.
+- A person without a usable mobile is enrolled all the same and gets ONE call task at
+  enrolment, whose script lists the coming dates and texts, and asks for a number; when a
+  number is given (`enrolment_mobile_set`) the remaining messages are written.
+- Opt-out and quiet hours are the dispatcher's business, at send time.
+"""
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q, Subquery
+from django.utils import timezone
+
+from sunshine.core import audit, jobs
+from sunshine.core.errors import ServiceError
+from sunshine.core.validators import validate_mobile
+from sunshine.messaging import rules
+from sunshine.messaging.models import (
+    Attempt,
+    CallTask,
+    Campaign,
+    CampaignEvent,
+    Enrolment,
+    Message,
+    Template,
+)
+
+PARAMS = ("name", "date")  # what a campaign template may use
+SOURCE_PREFIX = "campaign:"
+RESCHEDULE_JOB = "messaging.campaign_reschedule"
+CHUNK = 2000  # enrolments per bulk step
+_ID_CHUNK = 900  # ids per IN (…): SQLite allows 999 parameters
+
+
+def message_source(campaign_id: int, enrolment_id: int, event_id: int) -> str:
+    return f"{SOURCE_PREFIX}{campaign_id}:enrolment:{enrolment_id}:event:{event_id}"
+
+
+def source_parts(source: str) -> tuple[int, int, int] | None:
+    """(campaign id, enrolment id, event id) of a campaign message's source, else None."""
+    if not source.startswith(SOURCE_PREFIX):
+        return None
+    parts = source.split(":")
+    if len(parts) != 6 or parts[2] != "enrolment" or parts[4] != "event":
+        return None
+    try:
+        return int(parts[1]), int(parts[3]), int(parts[5])
+    except ValueError:
+        return None
+
+
+def _enrolment_prefix(enrolment: Enrolment) -> str:
+    return f"{SOURCE_PREFIX}{enrolment.campaign_id}:enrolment:{enrolment.pk}:"
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def _quiet() -> tuple[dt.time, dt.time]:
+    return (
+        dt.time.fromisoformat(settings.SUNSHINE_SMS_QUIET_START),
+        dt.time.fromisoformat(settings.SUNSHINE_SMS_QUIET_END),
+    )
+
+
+def _chunks(seq: list, n: int = _ID_CHUNK):
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+# ---- the hook the dispatcher calls ----------------------------------------------------------
+
+
+def campaign_message_is_stale(message: Message) -> bool:
+    """True for a campaign message that must not go out any more: its enrolment is closed, or
+    the message was planned with an older campaign version than its enrolment now follows.
+    Non-campaign messages cost nothing; a campaign message costs one query."""
+    parts = source_parts(message.source or "")
+    if parts is None:
+        return False
+    # The message's version is read again: a re-plan may have re-stamped it after the claim.
+    row = (
+        Enrolment.objects.filter(pk=parts[1])
+        .annotate(fv=Subquery(Message.objects.filter(pk=message.pk).values("fire_version")[:1]))
+        .values_list("status", "campaign_version", "fv")
+        .first()
+    )
+    if row is None:
+        return False
+    status, version, fire_version = row
+    if fire_version is None:
+        fire_version = message.fire_version
+    return status != Enrolment.ACTIVE or fire_version < version
+
+
+# ---- campaigns and their events -------------------------------------------------------------
+
+
+@transaction.atomic
+def campaign_create(
+    *, actor, code: str, name: str, anchor_label: str, programme: str, description: str = ""
+) -> Campaign:
+    campaign = Campaign(
+        code=code,
+        name=name.strip(),
+        anchor_label=anchor_label.strip(),
+        programme=programme,
+        description=description,
+    )
+    if Campaign.objects.filter(code=code).exists():
+        raise ServiceError(f"代码“{code}”已被其他短信计划使用，请换一个。", field="code")
+    try:
+        campaign.full_clean()
+    except ValidationError as exc:
+        raise ServiceError(_first_error(exc)) from None
+    campaign.save()
+    audit.record(actor=actor, action="campaign.create", obj=campaign)
+    return campaign
+
+
+def _first_error(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        name, messages = next(iter(exc.message_dict.items()))
+        return f"{name}：{messages[0]}"
+    return exc.messages[0]
+
+
+def _check_event(campaign: Campaign, send_time: dt.time, template: Template) -> None:
+    extra = [p for p in rules.template_params(template.body) if p not in PARAMS]
+    if extra:
+        raise ServiceError(
+            "短信计划的模板只能用 {name}（称呼）和 {date}（日期）两个参数，"
+            f"模板“{template.name}”还用了：" + "、".join(extra),
+            field="template",
+        )
+    start, end = _quiet()
+    probe = dt.datetime.combine(dt.date(2000, 1, 3), send_time)
+    if rules.in_quiet_hours(probe, start, end):
+        raise ServiceError(
+            f"发送时刻 {send_time:%H:%M} 在免打扰时段（{start:%H:%M}–{end:%H:%M}）内，请改在白天。",
+            field="send_time",
+        )
+
+
+@transaction.atomic
+def campaign_event_add(
+    *,
+    actor,
+    campaign: Campaign,
+    offset_days: int,
+    send_time: dt.time,
+    template: Template,
+    date_offset_days: int | None = None,
+    position: int = 0,
+) -> CampaignEvent:
+    _check_event(campaign, send_time, template)
+    event = CampaignEvent(
+        campaign=campaign,
+        offset_days=offset_days,
+        send_time=send_time,
+        template=template,
+        date_offset_days=date_offset_days,
+        position=position,
+    )
+    event.full_clean()
+    event.save()
+    version = _bump(actor, campaign)
+    audit.record(
+        actor=actor,
+        action="campaign.event_add",
+        obj=event,
+        changes={"version": version, "offset_days": offset_days, "template": template.code},
+    )
+    return event
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def campaign_event_update(
+    *,
+    actor,
+    event: CampaignEvent,
+    offset_days=_UNSET,
+    send_time=_UNSET,
+    template=_UNSET,
+    date_offset_days=_UNSET,
+    position=_UNSET,
+) -> CampaignEvent:
+    """Change an event. Only a change of when or what bumps the version; `position` alone
+    only reorders the list."""
+    fields = ["offset_days", "send_time", "template", "date_offset_days", "position"]
+    before = audit.snapshot(event, fields)
+    given = {
+        "offset_days": offset_days,
+        "send_time": send_time,
+        "template": template,
+        "date_offset_days": date_offset_days,
+        "position": position,
+    }
+    for name, value in given.items():
+        if value is not _UNSET:
+            setattr(event, name, value)
+    _check_event(event.campaign, event.send_time, event.template)
+    event.full_clean()
+    changes = audit.diff(event, fields, before)
+    if not changes:
+        return event
+    event.save(update_fields=[f for f in fields if f in changes])
+    version = None
+    if set(changes) - {"position"}:
+        version = _bump(actor, event.campaign)
+    audit.record(
+        actor=actor,
+        action="campaign.event_update",
+        obj=event,
+        changes={**changes, "version": version},
+    )
+    return event
+
+
+@transaction.atomic
+def campaign_event_remove(*, actor, event: CampaignEvent) -> CampaignEvent:
+    """Nothing is hard-deleted: the event is switched off and its pending messages drop out."""
+    if not event.is_active:
+        return event
+    event.is_active = False
+    event.save(update_fields=["is_active"])
+    version = _bump(actor, event.campaign)
+    audit.record(
+        actor=actor, action="campaign.event_remove", obj=event, changes={"version": version}
+    )
+    return event
+
+
+def _bump(actor, campaign: Campaign) -> int:
+    """A new version of the schedule; active enrolments are re-planned by a job."""
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    locked.version += 1
+    locked.save(update_fields=["version", "updated_at"])
+    campaign.version = locked.version
+    if Enrolment.objects.filter(campaign=campaign, status=Enrolment.ACTIVE).exists():
+        jobs.job_create(
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            kind=RESCHEDULE_JOB,
+            title=f"短信计划“{campaign.name}”改为第{locked.version}版，重排待发短信",
+            place_path="",
+            options={"campaign": campaign.pk, "version": locked.version},
+        )
+    return locked.version
+
+
+# ---- planning (pure: anchor + events + now → messages) -------------------------------------
+
+
+@dataclass(frozen=True)
+class _Event:
+    id: int
+    offset_days: int
+    send_time: dt.time
+    template_id: int
+    category: str
+    body: str
+    date_offset_days: int | None
+
+
+def _events(campaign: Campaign) -> list[_Event]:
+    qs = (
+        CampaignEvent.objects.filter(campaign=campaign, is_active=True)
+        .select_related("template")
+        .order_by("offset_days", "send_time", "position", "id")
+    )
+    return [
+        _Event(
+            e.pk,
+            e.offset_days,
+            e.send_time,
+            e.template_id,
+            e.template.category,
+            e.template.body,
+            e.date_offset_days,
+        )
+        for e in qs
+    ]
+
+
+def _due(anchor: dt.date, ev: _Event, tz: ZoneInfo) -> dt.datetime:
+    """Local date (anchor + offset) at the event's time of day, Beijing time."""
+    return dt.datetime.combine(anchor + dt.timedelta(days=ev.offset_days), ev.send_time, tz)
+
+
+def _date_param(anchor: dt.date, ev: _Event) -> str:
+    days = ev.offset_days if ev.date_offset_days is None else ev.date_offset_days
+    d = anchor + dt.timedelta(days=days)
+    return f"{d.month}月{d.day}日"
+
+
+def _plan(
+    anchor: dt.date, events: list[_Event], now: dt.datetime, fired: frozenset = frozenset()
+) -> list[tuple[_Event, dt.datetime]]:
+    """The messages an enrolment should have waiting: (event, due) — future events at their
+    time, and of the past ones only the latest, due now. `fired` are events already sent (or
+    being sent): never again, and nothing that comes before them."""
+    tz = _tz()
+    dues = [(ev, _due(anchor, ev, tz)) for ev in events]
+    cut = max((d for ev, d in dues if ev.id in fired), default=None)
+    open_ = [(ev, d) for ev, d in dues if ev.id not in fired and (cut is None or d > cut)]
+    _skip, now_id = rules.late_enrolment_plan([(ev.id, d) for ev, d in open_], now)
+    return [(ev, d if d > now else now) for ev, d in open_ if d > now or ev.id == now_id]
+
+
+# ---- writing messages in bulk ---------------------------------------------------------------
+
+NULL = "\\N"  # COPY text format
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_MESSAGE_COLUMNS = (
+    "out_id",
+    "mobile",
+    "resident",
+    "place",
+    "place_path",
+    "params",
+    "programme",
+    "category",
+    "template",
+    "body",
+    "signature",
+    "status",
+    "due_at",
+    "attempts",
+    "claimed_until",
+    "claimed_by",
+    "segments",
+    "cost",
+    "provider_id",
+    "error",
+    "sent_at",
+    "delivered_at",
+    "created_at",
+    "fire_version",
+    "source",
+)
+
+
+class _OutIds:
+    """OutIds for one bulk write: 32 hex digits like uuid4().hex, but rising — the time of the
+    write (12 digits, ms), a counter (8) and 48 random bits (12) — so that two million new
+    rows append to the right edge of the unique index instead of landing at random pages
+    (several times faster once the index outgrows memory). Unique: a collision would need
+    two writers in the same millisecond drawing the same 48 random bits at the same count."""
+
+    def __init__(self):
+        self.prefix = f"{int(time.time() * 1000) & 0xFFFFFFFFFFFF:012x}"
+        self.seq = 0
+
+    def take(self, n: int) -> list[str]:
+        rand = os.urandom(6 * n).hex()
+        start, self.seq = self.seq, self.seq + n
+        p = self.prefix
+        return [f"{p}{start + i:08x}{rand[12 * i : 12 * i + 12]}" for i in range(n)]
+
+
+@dataclass
+class _Person:
+    """What each message of one enrolment repeats."""
+
+    enrolment_id: int
+    name: str
+    mobile: str
+    resident_id: int | None
+    place_id: int | None
+    place_path: str
+
+
+class _MessageWriter:
+    """Appends campaign messages to the outbox inside the current transaction: COPY on
+    PostgreSQL (lines built here), executemany elsewhere. Skips the model layer: a campaign
+    of 100,000 people writes two million rows."""
+
+    def __init__(self, campaign: Campaign, version: int):
+        self.campaign, self.version = campaign, version
+        self.count, self.due_now = 0, 0
+        self.pg = connection.vendor == "postgresql"
+        self.created = timezone.now()
+        self.signature = settings.SUNSHINE_SMS_SIGNATURE
+        self._buf: list = []
+        self._ev_static: dict = {}
+        self._ids = _OutIds()
+        opts = Message._meta
+        self.columns = [opts.get_field(f).column for f in _MESSAGE_COLUMNS]
+        self.table = opts.db_table
+
+    def _static(self, ev: _Event, due: dt.datetime) -> str:
+        """The columns after `params` up to `fire_version`, in COPY text."""
+        key = (ev.id, due)
+        text = self._ev_static.get(key)
+        if text is None:
+            text = "\t".join(
+                [
+                    self.campaign.programme.translate(_COPY_ESCAPE),
+                    ev.category,
+                    str(ev.template_id),
+                    "",
+                    self.signature.translate(_COPY_ESCAPE),
+                    rules.QUEUED,
+                    due.isoformat(),
+                    "0",
+                    "\\N",
+                    "",
+                    "0",
+                    "0",
+                    "",
+                    "",
+                    "\\N",
+                    "\\N",
+                    self.created.isoformat(),
+                    str(self.version),
+                ]
+            )
+            if len(self._ev_static) > 100_000:
+                self._ev_static.clear()
+            self._ev_static[key] = text
+        return text
+
+    def add_person(
+        self,
+        person: _Person,
+        items: list[tuple[_Event, dt.datetime, str]],
+        now: dt.datetime,
+    ) -> None:
+        """items: (event, due, {date} text) for one enrolment."""
+        if not items:
+            return
+        ids = self._ids.take(len(items))
+        src = f"{SOURCE_PREFIX}{self.campaign.pk}:enrolment:{person.enrolment_id}:event:"
+        if self.pg:
+            # Dates are "12月5日": only the name may need JSON or COPY escapes.
+            name_json = json.dumps(person.name, ensure_ascii=False)
+            head = "\t".join(
+                [
+                    person.mobile,
+                    "\\N" if person.resident_id is None else str(person.resident_id),
+                    "\\N" if person.place_id is None else str(person.place_id),
+                    person.place_path.translate(_COPY_ESCAPE),
+                    f'{{"name": {name_json}, "date": "'.translate(_COPY_ESCAPE),
+                ]
+            )
+            static = self._static
+            self._buf.extend(
+                f'{oid}\t{head}{date}"}}\t{static(ev, due)}\t{src}{ev.id}\n'
+                for oid, (ev, due, date) in zip(ids, items, strict=True)
+            )
+        else:
+            ops = connection.ops
+            created = ops.adapt_datetimefield_value(self.created)
+            for oid, (ev, due, date) in zip(ids, items, strict=True):
+                self._buf.append(
+                    (
+                        oid,
+                        person.mobile,
+                        person.resident_id,
+                        person.place_id,
+                        person.place_path,
+                        json.dumps({"name": person.name, "date": date}, ensure_ascii=False),
+                        self.campaign.programme,
+                        ev.category,
+                        ev.template_id,
+                        "",
+                        self.signature,
+                        rules.QUEUED,
+                        ops.adapt_datetimefield_value(due),
+                        0,
+                        None,
+                        "",
+                        0,
+                        "0",
+                        "",
+                        "",
+                        None,
+                        None,
+                        created,
+                        self.version,
+                        f"{src}{ev.id}",
+                    )
+                )
+        self.count += len(items)
+        if min(due for _ev, due, _d in items[:2]) <= now:  # the one due now comes first
+            self.due_now += sum(1 for _ev, due, _d in items if due <= now)
+        if len(self._buf) >= 20_000:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buf:
+            return
+        with connection.cursor() as cursor:
+            if self.pg:
+                stmt = f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
+                with cursor.cursor.copy(stmt) as copy:
+                    copy.write("".join(self._buf))
+            else:
+                marks = ", ".join(["%s"] * len(self.columns))
+                cursor.executemany(
+                    f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({marks})",
+                    self._buf,
+                )
+        self._buf = []
+
+
+def _dispatch_soon() -> None:
+    from sunshine.messaging import tasks
+
+    tasks.dispatch_now()
+
+
+# ---- enrolment ------------------------------------------------------------------------------
+
+
+@dataclass
+class EnrolmentRow:
+    """One person to enrol. Give a resident (name, mobile and place are taken from it unless
+    given) or a name and a mobile."""
+
+    anchor_date: dt.date
+    resident: object = None
+    resident_id: int | None = None
+    name: str = ""
+    mobile: str = ""
+    place: object = None
+    place_id: int | None = None
+    place_path: str = ""
+    source: str = ""
+
+
+@dataclass
+class EnrolResult:
+    enrolments: list[Enrolment] = field(default_factory=list)
+    enrolled: int = 0
+    messages: int = 0
+    call_tasks: int = 0
+    already: int = 0  # rows whose source already has an active enrolment: left alone
+
+
+def _row_values(row: EnrolmentRow, n: int) -> EnrolmentRow:
+    r = row.resident
+    if r is not None:
+        row.resident_id = r.pk
+        row.name = row.name or r.name
+        row.mobile = row.mobile or r.mobile
+        if row.place is None and row.place_id is None:
+            row.place_id, row.place_path = r.place_id, r.place_path
+    if row.place is not None:
+        row.place_id, row.place_path = row.place.pk, row.place.path
+    row.name = (row.name or "").strip()
+    if not row.name:
+        raise ServiceError(f"第{n}人：请填写称呼（短信里的{{name}}）。", field="name")
+    if not isinstance(row.anchor_date, dt.date) or isinstance(row.anchor_date, dt.datetime):
+        raise ServiceError(f"第{n}人：起算日期应是一个日期。", field="anchor_date")
+    return row
+
+
+def _usable_mobile(mobile: str) -> str:
+    if not mobile:
+        return ""
+    try:
+        return validate_mobile(mobile)
+    except ValidationError:
+        return ""
+
+
+_ENROLMENT_COLUMNS = (
+    "id",
+    "campaign",
+    "resident",
+    "name",
+    "mobile",
+    "place",
+    "place_path",
+    "anchor_date",
+    "status",
+    "campaign_version",
+    "source",
+    "created_at",
+    "closed_at",
+    "close_reason",
+)
+
+
+def _insert_enrolments(campaign: Campaign, rows: list, mobiles: list[str]) -> list[int]:
+    """Write the enrolments, return their ids in order. PostgreSQL: ids drawn from the
+    sequence and the rows COPYed (the model layer costs more than the database here)."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        objs = [
+            Enrolment(
+                campaign=campaign,
+                resident_id=r.resident_id,
+                name=r.name,
+                mobile=mobile,
+                place_id=r.place_id,
+                place_path=r.place_path,
+                anchor_date=r.anchor_date,
+                campaign_version=campaign.version,
+                source=r.source,
+            )
+            for r, mobile in zip(rows, mobiles, strict=True)
+        ]
+        Enrolment.objects.bulk_create(objs, batch_size=500)
+        return [o.pk for o in objs]
+    opts = Enrolment._meta
+    columns = [opts.get_field(f).column for f in _ENROLMENT_COLUMNS]
+    tail = f"\t{Enrolment.ACTIVE}\t{campaign.version}\t"
+    created = f"\t{timezone.now().isoformat()}\t\\N\t\n"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [opts.db_table, len(rows)],
+        )
+        ids = [i for (i,) in cursor.fetchall()]
+        lines = []
+        for pk, r, mobile in zip(ids, rows, mobiles, strict=True):
+            resident = NULL if r.resident_id is None else r.resident_id
+            place = NULL if r.place_id is None else r.place_id
+            name, path, source = (
+                v.translate(_COPY_ESCAPE) for v in (r.name, r.place_path, r.source)
+            )
+            lines.append(
+                f"{pk}\t{campaign.pk}\t{resident}\t{name}\t{mobile}\t{place}\t{path}\t"
+                f"{r.anchor_date.isoformat()}{tail}{source}{created}"
+            )
+        stmt = f"COPY {opts.db_table} ({', '.join(columns)}) FROM STDIN"
+        with cursor.cursor.copy(stmt) as copy:
+            copy.write("".join(lines))
+    return ids
+
+
+def _call_task_for(
+    campaign: Campaign, person: _Person, raw_mobile: str, anchor: dt.date, items
+) -> CallTask:
+    lines = [
+        f"{campaign.name}（{campaign.anchor_label}{anchor:%Y-%m-%d}）：{person.name}"
+        "没有可用的手机号码，收不到提醒短信。请电话告知以下安排，并问一个能收短信的手机号码："
+    ]
+    for ev, due, date in items:
+        text = rules.render(ev.body, {"name": person.name, "date": date})
+        lines.append(f"{due.astimezone(_tz()):%m-%d}　{text}")
+    if not items:
+        lines.append("（没有待发的短信）")
+    return CallTask(
+        resident_id=person.resident_id,
+        mobile=raw_mobile[:20],
+        place_path=person.place_path,
+        reason="手机号码无效，请电话告知短信计划"
+        if raw_mobile
+        else "没有手机号码，请电话告知短信计划",
+        script="\n".join(lines),
+    )
+
+
+def _items(anchor, events, now, cache: dict | None = None, fired=frozenset()):
+    """(event, due, {date}) for an anchor; cached per anchor for fresh enrolments."""
+    if cache is not None and not fired:
+        got = cache.get(anchor)
+        if got is None:
+            got = cache[anchor] = [
+                (ev, due, _date_param(anchor, ev)) for ev, due in _plan(anchor, events, now)
+            ]
+        return got
+    return [(ev, due, _date_param(anchor, ev)) for ev, due in _plan(anchor, events, now, fired)]
+
+
+@transaction.atomic
+def enrol_many(
+    *,
+    actor,
+    campaign: Campaign,
+    rows: Iterable[EnrolmentRow],
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> EnrolResult:
+    """Enrol many people at once: every future message of every person written in bulk (a
+    few queries per 2,000 people; PostgreSQL COPY). All or nothing, one audit row. A row
+    whose `source` already has an active enrolment in this campaign is left alone, so a
+    repeated call adds nothing."""
+    now = now or timezone.now()
+    result = _enrol(campaign, rows, now, progress)
+    audit.record(
+        actor=actor,
+        action="campaign.enrol_many",
+        obj=campaign,
+        changes={
+            "enrolled": result.enrolled,
+            "messages": result.messages,
+            "call_tasks": result.call_tasks,
+            "already": result.already,
+        },
+    )
+    return result
+
+
+def _enrol(campaign: Campaign, rows, now, progress=None, keep: bool = False) -> EnrolResult:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not campaign.is_active:
+        raise ServiceError(f"短信计划“{campaign.name}”已停用，不能再加入。")
+    events = _events(campaign)
+    rows = list(rows)
+    result = EnrolResult()
+    writer = _MessageWriter(campaign, campaign.version)
+    cache: dict = {}
+    tasks: list[CallTask] = []
+    seen: set[str] = set()
+    for start in range(0, len(rows), CHUNK):
+        chunk = [_row_values(r, start + i + 1) for i, r in enumerate(rows[start : start + CHUNK])]
+        sources = [r.source for r in chunk if r.source]
+        taken = set()
+        for part in _chunks(sources):
+            taken.update(
+                Enrolment.objects.filter(
+                    campaign=campaign, status=Enrolment.ACTIVE, source__in=part
+                ).values_list("source", flat=True)
+            )
+        fresh, mobiles = [], []
+        for r in chunk:
+            if r.source and (r.source in taken or r.source in seen):
+                result.already += 1
+                continue
+            if r.source:
+                seen.add(r.source)
+            r.name, r.source = r.name[:50], r.source[:60]
+            fresh.append(r)
+            mobiles.append(_usable_mobile(r.mobile))
+        ids = _insert_enrolments(campaign, fresh, mobiles)
+        for r, pk, mobile in zip(fresh, ids, mobiles, strict=True):
+            person = _Person(pk, r.name, mobile, r.resident_id, r.place_id, r.place_path)
+            items = _items(r.anchor_date, events, now, cache)
+            if mobile:
+                writer.add_person(person, items, now)
+            else:
+                tasks.append(_call_task_for(campaign, person, r.mobile, r.anchor_date, items))
+        if keep:
+            result.enrolments.extend(Enrolment.objects.filter(pk__in=ids).order_by("pk"))
+        result.enrolled += len(ids)
+        if len(tasks) >= CHUNK:
+            CallTask.objects.bulk_create(tasks, batch_size=500)
+            result.call_tasks += len(tasks)
+            tasks = []
+        if progress:
+            progress(min(start + CHUNK, len(rows)), len(rows), "写入短信")
+    writer.flush()
+    CallTask.objects.bulk_create(tasks, batch_size=500)
+    result.call_tasks += len(tasks)
+    result.messages = writer.count
+    if writer.due_now:
+        transaction.on_commit(_dispatch_soon)
+    return result
+
+
+@transaction.atomic
+def enrol(
+    *,
+    actor,
+    campaign: Campaign,
+    anchor_date: dt.date,
+    resident=None,
+    mobile: str = "",
+    name: str = "",
+    place=None,
+    source: str = "",
+    now: dt.datetime | None = None,
+) -> Enrolment:
+    """Enrol one person (a resident, or a name and a mobile) from an anchor date."""
+    if resident is None and not mobile:
+        raise ServiceError("请指定居民，或填写手机号码。", field="mobile")
+    if (
+        source
+        and Enrolment.objects.filter(
+            campaign=campaign, source=source, status=Enrolment.ACTIVE
+        ).exists()
+    ):
+        raise ServiceError(f"“{source}”已在短信计划“{campaign.name}”中。", field="source")
+    row = EnrolmentRow(
+        anchor_date=anchor_date,
+        resident=resident,
+        name=name,
+        mobile=mobile,
+        place=place,
+        source=source,
+    )
+    result = _enrol(campaign, [row], now or timezone.now(), keep=True)
+    enrolment = result.enrolments[0]
+    audit.record(
+        actor=actor,
+        action="campaign.enrol",
+        obj=enrolment,
+        changes={
+            "anchor_date": anchor_date.isoformat(),
+            "messages": result.messages,
+            "call_task": bool(result.call_tasks),
+        },
+    )
+    return enrolment
+
+
+def enrolment_for_source(*, campaign: Campaign, source: str) -> Enrolment | None:
+    """The active enrolment a case made ("precheck:couple:12"), if any."""
+    return Enrolment.objects.filter(
+        campaign=campaign, source=source, status=Enrolment.ACTIVE
+    ).first()
+
+
+# ---- re-planning one or many enrolments -----------------------------------------------------
+
+
+@dataclass
+class _Msg:
+    id: int
+    event_id: int
+    status: str
+    due_at: dt.datetime
+    template_id: int | None
+    category: str
+    params: dict
+    fire_version: int
+
+
+_MSG_FIELDS = (
+    "id",
+    "source",
+    "status",
+    "due_at",
+    "template_id",
+    "category",
+    "params",
+    "fire_version",
+)
+
+
+def _messages_of(enrolments: list[Enrolment]) -> dict[int, list[_Msg]]:
+    """The campaign messages of these enrolments (one campaign), locked, by enrolment id.
+    Found through the mobile and resident indexes: each message carries its enrolment's
+    mobile and resident (a resident's messages are found after a change of number too)."""
+    out: dict[int, list[_Msg]] = {e.pk: [] for e in enrolments}
+    if not enrolments:
+        return out
+    prefix = f"{SOURCE_PREFIX}{enrolments[0].campaign_id}:enrolment:"
+    seen: set[int] = set()
+    for part in _chunks(enrolments, 400):
+        mobiles = sorted({e.mobile for e in part if e.mobile})
+        residents = sorted({e.resident_id for e in part if e.resident_id})
+        if not mobiles and not residents:
+            continue
+        qs = (
+            Message.objects.select_for_update()
+            .filter(Q(mobile__in=mobiles) | Q(resident_id__in=residents), source__startswith=prefix)
+            .order_by("id")
+            .values_list(*_MSG_FIELDS)
+        )
+        for mid, source, status, due_at, template_id, category, params, fv in qs:
+            parts = source_parts(source)
+            if parts is not None and parts[1] in out and mid not in seen:
+                seen.add(mid)
+                out[parts[1]].append(
+                    _Msg(mid, parts[2], status, due_at, template_id, category, params, fv)
+                )
+    return out
+
+
+@dataclass
+class _Changes:
+    cancel: list[int] = field(default_factory=list)
+    restamp: list[int] = field(default_factory=list)
+    move: list[Message] = field(default_factory=list)
+    created: int = 0
+
+
+def _replan(
+    enrolment: Enrolment,
+    events: list[_Event],
+    messages: list[_Msg],
+    now: dt.datetime,
+    version: int,
+    writer: _MessageWriter,
+    changes: _Changes,
+) -> None:
+    """Bring one enrolment's waiting messages in line with its anchor date and the current
+    events: keep what is sent or being sent, move or re-stamp what waits, cancel what is no
+    longer wanted, write what is missing."""
+    fired = frozenset(
+        m.event_id for m in messages if m.status not in (rules.QUEUED, rules.CANCELLED)
+    )
+    for m in messages:  # being sent right now: it goes out, under the new version
+        if m.status == rules.SENDING and m.fire_version < version:
+            changes.restamp.append(m.id)
+    pending: dict[int, _Msg] = {}
+    for m in messages:
+        if m.status == rules.QUEUED:
+            if m.event_id in pending or m.event_id in fired:
+                changes.cancel.append(m.id)
+            else:
+                pending[m.event_id] = m
+    new = []
+    for ev, due, date in _items(enrolment.anchor_date, events, now, fired=fired):
+        params = {"name": enrolment.name, "date": date}
+        m = pending.pop(ev.id, None)
+        if m is None:
+            new.append((ev, due, date))
+            continue
+        if due <= now and m.due_at <= now:
+            due = m.due_at  # already waiting (quiet hours, a retry): keep its place
+        if (m.due_at, m.template_id, m.category, m.params) == (
+            due,
+            ev.template_id,
+            ev.category,
+            params,
+        ):
+            if m.fire_version != version:
+                changes.restamp.append(m.id)
+        else:
+            changes.move.append(
+                Message(
+                    id=m.id,
+                    due_at=due,
+                    template_id=ev.template_id,
+                    category=ev.category,
+                    params=params,
+                    fire_version=version,
+                )
+            )
+    changes.cancel.extend(m.id for m in pending.values())
+    if new and enrolment.mobile:
+        person = _Person(
+            enrolment.pk,
+            enrolment.name,
+            enrolment.mobile,
+            enrolment.resident_id,
+            enrolment.place_id,
+            enrolment.place_path,
+        )
+        writer.add_person(person, new, now)
+        changes.created += len(new)
+
+
+def _apply(changes: _Changes, version: int, why: str) -> int:
+    """Write the changes; returns how many messages were cancelled."""
+    for part in _chunks(changes.restamp):
+        Message.objects.filter(id__in=part, status__in=(rules.QUEUED, rules.SENDING)).update(
+            fire_version=version
+        )
+    if changes.move:
+        Message.objects.bulk_update(
+            changes.move,
+            ["due_at", "template", "category", "params", "fire_version"],
+            batch_size=200,
+        )
+        tz = _tz()
+        Attempt.objects.bulk_create(
+            [
+                Attempt(
+                    message_id=m.id,
+                    event="moved",
+                    detail=f"改到{m.due_at.astimezone(tz):%m-%d %H:%M}",
+                )
+                for m in changes.move
+            ],
+            batch_size=500,
+        )
+    return _cancel(changes.cancel, why)
+
+
+def _cancel(ids: list[int], why: str) -> int:
+    n = 0
+    for part in _chunks(ids):
+        # Rows are locked by the caller (PostgreSQL) or the writer is alone (SQLite).
+        got = list(
+            Message.objects.filter(id__in=part, status=rules.QUEUED).values_list("id", flat=True)
+        )
+        Message.objects.filter(id__in=got).update(
+            status=rules.CANCELLED, claimed_until=None, error=why[:200]
+        )
+        Attempt.objects.bulk_create(
+            [Attempt(message_id=i, event=rules.CANCELLED, detail=why[:300]) for i in got]
+        )
+        n += len(got)
+    return n
+
+
+def _locked(enrolment: Enrolment) -> Enrolment:
+    e = Enrolment.objects.select_for_update().select_related("campaign").get(pk=enrolment.pk)
+    if e.status != Enrolment.ACTIVE:
+        raise ServiceError("该对象的短信计划已结束，不能再修改。")
+    return e
+
+
+@transaction.atomic
+def anchor_change(
+    *, actor, enrolment: Enrolment, anchor_date: dt.date, now: dt.datetime | None = None
+) -> Enrolment:
+    """The anchor date changed (a corrected 末次月经日期, a new 预产期): messages still waiting
+    move with it; sent ones stay. Events the new date puts in the past follow the late-
+    enrolment rule (the latest is sent now, the rest skipped)."""
+    now = now or timezone.now()
+    e = _locked(enrolment)
+    if e.anchor_date == anchor_date:
+        return e
+    old = e.anchor_date
+    e.anchor_date = anchor_date
+    e.full_clean()
+    e.save(update_fields=["anchor_date"])
+    changes = _replan_one(e, now, f"{e.campaign.anchor_label}改为{anchor_date:%Y-%m-%d}，不再发送")
+    audit.record(
+        actor=actor,
+        action="campaign.anchor_change",
+        obj=e,
+        changes={"anchor_date": [old.isoformat(), anchor_date.isoformat()], **changes},
+    )
+    enrolment.anchor_date = anchor_date
+    return e
+
+
+def _replan_one(e: Enrolment, now: dt.datetime, why: str, also: list[_Msg] = ()) -> dict:
+    """Re-plan one enrolment; `also` are its messages to a number it no longer has."""
+    campaign = e.campaign
+    version = Campaign.objects.filter(pk=campaign.pk).values_list("version", flat=True).get()
+    events = _events(campaign)
+    writer = _MessageWriter(campaign, version)
+    changes = _Changes()
+    found = _messages_of([e])[e.pk]
+    known = {m.id for m in found}
+    found += [m for m in also if m.id not in known]
+    _replan(e, events, found, now, version, writer, changes)
+    writer.flush()
+    cancelled = _apply(changes, version, why)
+    if e.campaign_version != version:
+        e.campaign_version = version
+        e.save(update_fields=["campaign_version"])
+    if writer.due_now or any(m.due_at <= now for m in changes.move):
+        transaction.on_commit(_dispatch_soon)
+    return {"moved": len(changes.move), "cancelled": cancelled, "created": changes.created}
+
+
+@transaction.atomic
+def enrolment_close(
+    *, actor, enrolment: Enrolment, reason: str, now: dt.datetime | None = None
+) -> Enrolment:
+    """The case closed (pregnancy ended, moved away, withdrew): waiting messages are cancelled;
+    one already claimed by a worker is stopped at send time (campaign_message_is_stale)."""
+    if not reason.strip():
+        raise ServiceError("请填写结束原因。", field="reason")
+    now = now or timezone.now()
+    e = _locked(enrolment)
+    ids = [m.id for m in _messages_of([e])[e.pk] if m.status == rules.QUEUED]
+    e.status, e.closed_at, e.close_reason = Enrolment.CLOSED, now, reason.strip()[:200]
+    e.save(update_fields=["status", "closed_at", "close_reason"])
+    cancelled = _cancel(ids, f"短信计划已结束：{e.close_reason}")
+    audit.record(
+        actor=actor,
+        action="campaign.enrolment_close",
+        obj=e,
+        reason=e.close_reason,
+        changes={"cancelled": cancelled},
+    )
+    enrolment.status, enrolment.closed_at, enrolment.close_reason = (
+        e.status,
+        e.closed_at,
+        e.close_reason,
+    )
+    return e
+
+
+@transaction.atomic
+def enrolment_mobile_set(
+    *, actor, enrolment: Enrolment, mobile: str, now: dt.datetime | None = None
+) -> Enrolment:
+    """A number for someone enrolled without one (or a new number): waiting messages to the
+    old number are cancelled and the rest of the schedule is written to the new one."""
+    now = now or timezone.now()
+    try:
+        mobile = validate_mobile(mobile)
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0], field="mobile") from None
+    e = _locked(enrolment)
+    if e.mobile == mobile:
+        return e
+    before = _messages_of([e])[e.pk]
+    cancelled = _cancel([m.id for m in before if m.status == rules.QUEUED], "手机号码已更换")
+    old = e.mobile
+    e.mobile = mobile
+    e.save(update_fields=["mobile"])
+    gone = [m for m in before if m.status not in (rules.QUEUED, rules.CANCELLED)]
+    changes = _replan_one(e, now, "手机号码已更换", also=gone)
+    audit.record(
+        actor=actor,
+        action="campaign.enrolment_mobile_set",
+        obj=e,
+        changes={"had_mobile": bool(old), "cancelled": cancelled, **changes},
+    )
+    enrolment.mobile = mobile
+    return e
+
+
+def campaign_reschedule(
+    *,
+    campaign_id: int,
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    chunk: int = 500,
+) -> dict:
+    """Re-plan every active enrolment still on an older version of the campaign, a chunk per
+    transaction. Safe to run twice and to stop half-way: an enrolment's version says
+    whether it is done."""
+    now = now or timezone.now()
+    totals = {"enrolments": 0, "moved": 0, "cancelled": 0, "created": 0}
+    todo = None
+    while True:
+        with transaction.atomic():
+            campaign = Campaign.objects.get(pk=campaign_id)
+            version = campaign.version
+            qs = Enrolment.objects.filter(
+                campaign=campaign, status=Enrolment.ACTIVE, campaign_version__lt=version
+            )
+            if todo is None:
+                todo = qs.count()
+            batch = list(qs.order_by("id").select_for_update()[:chunk])
+            if not batch:
+                break
+            events = _events(campaign)
+            writer = _MessageWriter(campaign, version)
+            changes = _Changes()
+            by_enrolment = _messages_of(batch)
+            for e in batch:
+                _replan(e, events, by_enrolment[e.pk], now, version, writer, changes)
+            writer.flush()
+            totals["cancelled"] += _apply(changes, version, "短信计划已更新，按新计划发送")
+            Enrolment.objects.filter(pk__in=[e.pk for e in batch]).update(campaign_version=version)
+            totals["enrolments"] += len(batch)
+            totals["moved"] += len(changes.move)
+            totals["created"] += changes.created
+            if writer.due_now or any(m.due_at <= now for m in changes.move):
+                transaction.on_commit(_dispatch_soon)
+        if progress:
+            progress(totals["enrolments"], max(todo, totals["enrolments"]), "重排待发短信")
+    return totals
+
+
+@jobs.runner(RESCHEDULE_JOB)
+def run_reschedule(job, progress) -> str:
+    t = campaign_reschedule(campaign_id=job.options["campaign"], progress=progress)
+    job.result = {"total": t["enrolments"], **t}
+    return (
+        f"已按新计划重排 {t['enrolments']} 人：新增 {t['created']} 条，改期 {t['moved']} 条，"
+        f"取消 {t['cancelled']} 条。"
+    )
