@@ -369,3 +369,28 @@ class Enrolment(models.Model):
 
     def __str__(self):
         return f"{self.campaign} · {self.name}"
+
+
+class Subscription(models.Model):
+    """A mobile that asked for a short SMS whenever a place's board publishes something."""
+
+    mobile = models.CharField("手机号码", max_length=11)
+    place = models.ForeignKey(
+        "places.Place", verbose_name="公示栏", on_delete=models.PROTECT, related_name="+"
+    )
+    place_path = models.CharField("区划前缀", max_length=16, db_index=True)
+    is_active = models.BooleanField("订阅中", default=True)
+    created_at = models.DateTimeField("订阅时间", auto_now_add=True)
+    ip = models.CharField("来源地址", max_length=45, blank=True)
+
+    scope_path = "place_path"
+
+    class Meta:
+        verbose_name = "公示栏短信订阅"
+        verbose_name_plural = "公示栏短信订阅"
+        constraints = [
+            models.UniqueConstraint(fields=["mobile", "place"], name="subscription_once")
+        ]
+
+    def __str__(self):
+        return f"{self.mobile[:3]}****{self.mobile[-4:]} → {self.place_id}"

@@ -23,3 +23,13 @@ def dispatch_due():
     """Every minute: messages whose time has come, retries, and leases left by dead workers."""
     while services.dispatch_batch(worker=worker_name()):
         pass
+
+
+@db_task()
+def broadcast_publication(item_id: int):
+    """After an item goes live: one short SMS to the subscribers of the boards that show it."""
+    from sunshine.messaging import subscriptions
+    from sunshine.publishing.models import Item
+
+    item = Item.objects.select_related("current", "place").get(pk=item_id)
+    subscriptions.broadcast_publication(item)

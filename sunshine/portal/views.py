@@ -1,3 +1,4 @@
+from django import forms
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -5,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from sunshine.places import rules, selectors
 from sunshine.portal.context import CARE_COOKIE
@@ -109,3 +110,44 @@ def care_toggle(request):
     else:
         response.delete_cookie(CARE_COOKIE)
     return response
+
+
+class SubscribeForm(forms.Form):
+    mobile = forms.CharField(
+        label="手机号码", max_length=20, error_messages={"required": "请填写手机号码。"}
+    )
+    action = forms.ChoiceField(
+        choices=[("subscribe", "订阅"), ("unsubscribe", "取消订阅")],
+        initial="subscribe",
+        widget=forms.HiddenInput,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def board_subscribe(request, code: str):
+    """Ask for a short SMS whenever this board publishes something (or stop them)."""
+    from sunshine.core.errors import ServiceError
+    from sunshine.core.middleware import client_ip
+    from sunshine.messaging import subscriptions
+
+    place = selectors.place_get_public(code)
+    form = SubscribeForm(request.POST or None)
+    done = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.cleaned_data["action"] == "unsubscribe":
+                subscriptions.unsubscribe(place=place, mobile=form.cleaned_data["mobile"])
+                done = "已取消订阅。"
+            else:
+                subscriptions.subscribe(
+                    place=place, mobile=form.cleaned_data["mobile"], ip=client_ip(request)
+                )
+                done = "订阅成功。本公示栏有新的公开事项时，会给您发一条短信。回复TD可退订。"
+        except ServiceError as exc:
+            form.add_error("mobile" if exc.field == "mobile" else None, exc.message)
+    return render(
+        request,
+        "portal/subscribe.html",
+        {"place": place, "form": form, "done": done},
+        status=400 if form.errors else 200,
+    )

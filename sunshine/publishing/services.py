@@ -230,6 +230,14 @@ def _go_live(item: Item, now: dt.datetime) -> None:
         update_fields=["status", "published_at", "notice_ends_at", "reviewed_by", "updated_at"]
     )
     bump_generation()
+    transaction.on_commit(lambda: _announce(item.pk))
+
+
+def _announce(item_id: int) -> None:
+    """The SMS channel: subscribers of the boards that show the item get a short notice."""
+    from sunshine.messaging import tasks as messaging_tasks
+
+    messaging_tasks.broadcast_publication(item_id)
 
 
 @transaction.atomic
