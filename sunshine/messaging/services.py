@@ -158,7 +158,9 @@ def message_enqueue(
         detail="" if status == rules.QUEUED else "已退订一般提醒",
     )
     if status == rules.QUEUED and message.due_at <= now:
-        transaction.on_commit(_dispatch_soon)
+        # One nudge to the worker per transaction, however many messages it queues.
+        if not any(func is _dispatch_soon for _, func, _ in connection.run_on_commit):
+            transaction.on_commit(_dispatch_soon)
     return message
 
 
@@ -179,13 +181,16 @@ def messages_claim(
         return []
     lease = now + dt.timedelta(seconds=settings.SUNSHINE_SMS_LEASE_SECONDS)
     with transaction.atomic():
-        due = Message.objects.filter(status=rules.QUEUED, due_at__lte=now) | Message.objects.filter(
-            status=rules.SENDING, claimed_until__lt=now
-        )
-        qs = due.order_by("due_at", "id")
+        # Two simple queries that each use the (status, due_at) index: leases left by dead
+        # workers first, then queued messages in due order.
+        expired = Message.objects.filter(status=rules.SENDING, claimed_until__lt=now).order_by("id")
+        queued = Message.objects.filter(status=rules.QUEUED, due_at__lte=now).order_by("due_at")
         if connection.vendor == "postgresql":
-            qs = qs.select_for_update(skip_locked=True)
-        ids = list(qs.values_list("id", flat=True)[:limit])
+            expired = expired.select_for_update(skip_locked=True)
+            queued = queued.select_for_update(skip_locked=True)
+        ids = list(expired.values_list("id", flat=True)[:limit])
+        if len(ids) < limit:
+            ids += list(queued.values_list("id", flat=True)[: limit - len(ids)])
         if not ids:
             return []
         Message.objects.filter(id__in=ids).update(
@@ -218,10 +223,15 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
     gateway = gateway or get_gateway()
     outgoing, by_out = [], {}
     counts = _sent_today({m.mobile for m in batch}, now)
+    opted_out = set(
+        OptOut.objects.filter(mobile__in={m.mobile for m in batch}, is_active=True).values_list(
+            "mobile", flat=True
+        )
+    )
     for m in batch:
         # Rendered now, not at enqueue: an edited template reaches messages still waiting.
         text = rules.render(m.template.body, m.params) if m.template_id else m.body
-        if m.category == rules.NON_ESSENTIAL and _opted_out(m.mobile):
+        if m.category == rules.NON_ESSENTIAL and m.mobile in opted_out:
             _finish(m, rules.CANCELLED, "已退订一般提醒", now)
             continue
         if m.source and campaigns.campaign_message_is_stale(m):
@@ -265,7 +275,7 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
                 _retry(m, r.error, now)
             else:
                 _fail(m, r.error or "发送失败", now)
-        _mark_sent(ok, now)
+        _mark_sent(ok, now, worker)
         sent += len(ok)
     return sent
 
@@ -277,39 +287,49 @@ def _tomorrow(now: dt.datetime) -> dt.datetime:
 
 
 @transaction.atomic
-def _mark_sent(sent: list[tuple[Message, str, str]], now: dt.datetime) -> None:
-    """One UPDATE and one INSERT for a whole batch of sent messages."""
+def _mark_sent(sent: list[tuple[Message, str, str]], now: dt.datetime, worker: str) -> None:
+    """Mark a batch sent: one pipelined UPDATE per row, each guarded so that a worker whose
+    lease ran out cannot overwrite what another worker already recorded; history rows only
+    for the rows this worker really marked."""
     if not sent:
         return
     per_segment = _per_segment()
-    rows, attempts = [], []
+    table = Message._meta.db_table
+    ops = connection.ops
+    sent_at = ops.adapt_datetimefield_value(now)
+    params = []
     for m, text, provider_id in sent:
         segs = rules.segments(text, m.signature)
-        m.status, m.provider_id, m.sent_at, m.segments = rules.SENT, provider_id, now, segs
-        m.cost, m.claimed_until, m.body, m.attempts, m.error = (
-            per_segment * segs,
-            None,
-            text,
-            m.attempts + 1,
-            "",
+        params.append(
+            (
+                provider_id,
+                sent_at,
+                segs,
+                ops.adapt_decimalfield_value(per_segment * segs, 8, 3),
+                text,
+                m.pk,
+                worker[:60],
+            )
         )
-        rows.append(m)
-        attempts.append(Attempt(message=m, event="sent", detail=f"{provider_id} 共{segs}条"))
-    Message.objects.bulk_update(
-        rows,
-        [
-            "status",
-            "provider_id",
-            "sent_at",
-            "segments",
-            "cost",
-            "claimed_until",
-            "body",
-            "attempts",
-            "error",
-        ],
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET status = 'sent', provider_id = %s, sent_at = %s, segments = %s, cost = %s, "
+            "claimed_until = NULL, body = %s, attempts = attempts + 1, error = '' "
+            "WHERE id = %s AND status = 'sending' AND claimed_by = %s",
+            params,
+        )
+    marked = set(
+        Message.objects.filter(
+            pk__in=[m.pk for m, _, _ in sent], status=rules.SENT, sent_at=now
+        ).values_list("pk", flat=True)
     )
-    Attempt.objects.bulk_create(attempts)
+    Attempt.objects.bulk_create(
+        [
+            Attempt(message_id=m.pk, event="sent", detail=f"{pid} 共{p[2]}条")
+            for (m, _, pid), p in zip(sent, params, strict=True)
+            if m.pk in marked
+        ]
+    )
 
 
 @transaction.atomic

@@ -1,0 +1,166 @@
+"""Messages for bench/sms_dispatch.py, and the child process that queues them.
+
+    _sms_child.py enqueue N --seed S     (Django set up from the environment bench gives it)
+    _sms_child.py raw --batch B          (a bare outbox worker: psycopg and the HTTP client)
+
+The rows are what services.message_enqueue writes for a campaign reminder (a non-essential
+template with parameters, rendered at send time, a 'queued' Attempt each), made with
+bulk_create so that building 100,000 of them takes seconds. They are due tomorrow: the bench
+starts the workers, waits until they poll, then makes every message due at once. `messages()`
+needs no Django, so the bench's baseline sends exactly the same OutIds, numbers and texts.
+
+`raw` is the floor for the same raw work on this machine, a diagnostic: the fewest statements
+an outbox worker can do per batch — claim (one UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+LOCKED) RETURNING, commit), render, send through the same HTTP client, mark sent (one UPDATE …
+FROM (VALUES …)) and record the attempts (one multi-row INSERT), commit — with no Django and
+no rules (opt-out, daily limit, quiet hours).
+"""
+
+import json
+import os
+import random
+import sys
+import time
+import uuid
+
+TEMPLATE_CODE = "bench-reminder"
+TEMPLATE_BODY = "{name}您好，请于{date}到{clinic}参加免费孕前优生健康检查，请带身份证。"
+SIGNATURE = "阳光计生"
+
+
+def messages(n: int, seed: int) -> list[tuple[str, str, dict]]:
+    """(out_id, mobile, params) for n messages to n distinct mobiles."""
+    rng = random.Random(seed)
+    prefixes = ("139", "158", "186", "177", "135")
+    out = []
+    for i in range(n):
+        params = {"name": f"居民{i}", "date": f"{rng.randint(1, 12)}月{rng.randint(1, 28)}日"}
+        params["clinic"] = f"{rng.choice('东南西北中')}镇卫生院"
+        mobile = f"{prefixes[i % len(prefixes)]}{i:08d}"
+        out.append((uuid.UUID(int=rng.getrandbits(128), version=4).hex, mobile, params))
+    return out
+
+
+def text(params: dict) -> str:
+    return TEMPLATE_BODY.format(**params)
+
+
+def enqueue(n: int, seed: int) -> dict:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sunshine.messaging import rules
+    from sunshine.messaging.models import Attempt, Message, Template
+
+    started = time.perf_counter()
+    template = Template.objects.create(
+        code=TEMPLATE_CODE,
+        name="孕前检查提醒",
+        body=TEMPLATE_BODY,
+        params=["name", "date", "clinic"],
+        category=rules.NON_ESSENTIAL,
+    )
+    held = timezone.now() + dt.timedelta(days=1)
+    rows = messages(n, seed)
+    for start in range(0, n, 5000):
+        made = Message.objects.bulk_create(
+            Message(
+                out_id=out_id,
+                mobile=mobile,
+                place_path="",
+                programme="bench",
+                category=rules.NON_ESSENTIAL,
+                template=template,
+                params=params,
+                signature=SIGNATURE,
+                status=rules.QUEUED,
+                due_at=held,
+                source="bench",
+            )
+            for out_id, mobile, params in rows[start : start + 5000]
+        )
+        Attempt.objects.bulk_create(Attempt(message=m, event="queued") for m in made)
+    return {"enqueued": n, "enqueue_s": round(time.perf_counter() - started, 2)}
+
+
+RAW_CLAIM = """
+UPDATE messaging_message SET status = 'sending', claimed_until = now() + interval '60 seconds',
+  claimed_by = %s
+WHERE id IN (SELECT id FROM messaging_message WHERE status = 'queued' AND due_at <= now()
+             ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
+RETURNING id, out_id, mobile, params
+"""
+RAW_SENT = """
+UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,
+  error = '', attempts = m.attempts + 1, provider_id = v.provider_id, segments = v.segments,
+  cost = v.cost, body = v.body
+FROM (VALUES {rows}) AS v(id, provider_id, segments, cost, body)
+WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_by = %s
+"""
+
+
+def raw(batch: int) -> None:
+    """Send until SIGTERM; the bench watches the table and stops it."""
+    import signal
+    from decimal import Decimal
+
+    import psycopg
+
+    from sunshine.messaging.backends.base import Outgoing
+    from sunshine.messaging.backends.simulator import SimulatorGateway
+    from sunshine.messaging.rules import segments
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    worker = f"raw:{os.getpid()}"
+    gateway = SimulatorGateway(url=os.environ["SUNSHINE_SMS_SIMULATOR_URL"], timeout=30)
+    with psycopg.connect(os.environ["BENCH_DSN"]) as db:
+        while not stop:
+            with db.transaction():
+                claimed = db.execute(RAW_CLAIM, [worker, batch]).fetchall()
+            if not claimed:
+                time.sleep(0.05)
+                continue
+            texts = {out_id: text(params) for _, out_id, _, params in claimed}
+            results = gateway.send(
+                [
+                    Outgoing(out_id, mobile, texts[out_id], SIGNATURE, params=params)
+                    for _, out_id, mobile, params in claimed
+                ]
+            )
+            ids = {out_id: pk for pk, out_id, _, _ in claimed}
+            rows, args, attempts = [], [], []
+            for r in results:
+                assert r.ok, r
+                n = segments(texts[r.out_id], SIGNATURE)
+                rows.append("(%s::bigint, %s, %s::int, %s::numeric, %s)")
+                args += [ids[r.out_id], r.provider_id, n, Decimal("0.06") * n, texts[r.out_id]]
+                attempts += [ids[r.out_id], f"{r.provider_id} 共{n}条"]
+            with db.transaction():
+                db.execute(RAW_SENT.format(rows=", ".join(rows)), [*args, worker])
+                db.execute(
+                    "INSERT INTO messaging_attempt (message_id, at, event, detail) VALUES "
+                    + ", ".join(["(%s, now(), 'sent', %s)"] * len(results)),
+                    attempts,
+                )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["enqueue", "raw"])
+    parser.add_argument("count", type=int, nargs="?")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+    if args.command == "raw":
+        raw(args.batch)
+    else:
+        print(json.dumps(enqueue(args.count, args.seed)))

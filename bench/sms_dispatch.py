@@ -1,0 +1,310 @@
+"""Messages per second through the SMS outbox, against bare sends to the same gateway.
+
+Platform: N queued messages (a campaign reminder: a non-essential template with parameters,
+to N distinct mobiles) in a scratch PostgreSQL database, sent by W `manage.py sms-dispatch
+--loop` worker processes through the HTTP SMS simulator (`manage.py sms-simulator`, a process
+of its own). Timed from the moment the workers are polling and every message becomes due
+(one UPDATE of due_at) to the moment none is queued or sending.
+Baseline: the same messages (same OutIds, numbers and rendered texts), posted by one bare loop
+through the same HTTP client (backends.simulator.SimulatorGateway, keep-alive) in batches of
+the same size, to the same simulator, reset in between. Goal: ratio >= 0.7.
+Diagnostic, the floor for the same raw work: the messages are queued again and sent by W bare
+outbox workers (bench/_sms_child.py raw: psycopg and the same HTTP client, the fewest
+statements per batch, no Django, no rules), timed the same way: "raw_outbox" and
+"ratio_vs_raw_outbox" in the JSON line.
+
+The run also checks what the platform must never do: every message sent exactly once (the
+simulator counts received, unique and duplicate OutIds).
+
+A fresh database sunshine_bench_sms_<pid> on BENCH_PG (default
+postgres://postgres@127.0.0.1:5432) is migrated, filled by bench/_sms_child.py and dropped at
+the end; every process started here is stopped. One JSON line on stdout, last; progress on
+stderr.
+
+    .venv/bin/python bench/sms_dispatch.py --quick            # 10,000 messages
+    .venv/bin/python bench/sms_dispatch.py                    # 100,000 messages
+    .venv/bin/python bench/sms_dispatch.py --quick --profile /tmp/prof   # cProfile per worker
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import _sms_child  # noqa: E402
+
+from sunshine.messaging.backends.base import Outgoing  # noqa: E402
+from sunshine.messaging.backends.simulator import SimulatorGateway  # noqa: E402
+
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+GOAL = 0.7
+SEED = 1
+UNFINISHED = "SELECT EXISTS (SELECT 1 FROM messaging_message WHERE status IN ('queued', 'sending'))"
+WORKER = ["manage.py", "sms-dispatch", "--loop", "--idle", "0.05"]
+REQUEUE = (
+    "UPDATE messaging_message SET status = 'queued', due_at = now() + interval '1 day', "
+    "claimed_until = NULL, claimed_by = '', provider_id = '', sent_at = NULL, segments = 0, "
+    "cost = 0, body = '', attempts = 0"
+)
+POLLING = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def admin_sql(statement: sql.Composable) -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env(tmp: Path, dsn: str, sim_url: str, batch: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SUNSHINE_LOG_LEVEL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=dsn,
+        SUNSHINE_VAR_DIR=str(tmp / "var"),
+        SUNSHINE_DEBUG="0",
+        SECRET_KEY="bench-only-not-secret",
+        SUNSHINE_SMS_BACKEND="simulator",
+        SUNSHINE_SMS_SIMULATOR_URL=sim_url,
+        SUNSHINE_SMS_QUIET_START="00:00",  # start == end: never quiet, whatever the hour
+        SUNSHINE_SMS_QUIET_END="00:00",
+        SUNSHINE_SMS_PER_NUMBER_PER_DAY="1000000",
+        SUNSHINE_SMS_BATCH=str(batch),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def run(env: dict, args: list[str], timeout: float) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args[:2])} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def http(url: str, method: str = "GET") -> dict:
+    request = urllib.request.Request(url, data=b"" if method == "POST" else None, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for(what: str, check, timeout: float, every: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def simulator_up(url: str) -> bool:
+    try:
+        http(f"{url}/stats")
+        return True
+    except OSError:
+        return False
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+
+def baseline(sim_url: str, rows: list, batch: int) -> float:
+    """One bare loop: the same messages through the same client, batches of the same size."""
+    gateway = SimulatorGateway(url=sim_url, timeout=30)
+    outgoing = [
+        Outgoing(
+            out_id=out_id,
+            mobile=mobile,
+            text=_sms_child.text(params),
+            signature=_sms_child.SIGNATURE,
+            params=params,
+        )
+        for out_id, mobile, params in rows
+    ]
+    http(f"{sim_url}/reset", "POST")
+    started = time.perf_counter()
+    for start in range(0, len(outgoing), batch):
+        results = gateway.send(outgoing[start : start + batch])
+        assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
+    elapsed = time.perf_counter() - started
+    gateway.client.close()
+    stats = http(f"{sim_url}/stats")
+    assert stats["unique"] == len(rows) and stats["duplicates"] == 0, stats
+    return len(rows) / elapsed
+
+
+def timed_run(env, dsn, sim_url, n, commands, timeout) -> dict:
+    """Start the workers, wait until they poll, make every message due, time until none is
+    queued or sending; stop the workers; check that each message went out exactly once."""
+    http(f"{sim_url}/reset", "POST")
+    procs = []
+    try:
+        with psycopg.connect(dsn, autocommit=True) as db:
+            db.execute("VACUUM ANALYZE messaging_message, messaging_attempt")
+            for cmd in commands:
+                procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
+            # Connected means polling: the loop claims (nothing is due yet) before it sleeps.
+            wait_for(
+                "the workers to poll",
+                lambda: db.execute(POLLING).fetchone()[0] >= len(commands),
+                timeout=120,
+            )
+            db.execute("UPDATE messaging_message SET due_at = now()")
+            started = time.perf_counter()
+            wait_for(
+                "every message to be sent",
+                lambda: not db.execute(UNFINISHED).fetchone()[0],
+                timeout=timeout,
+                every=0.02,
+            )
+            elapsed = time.perf_counter() - started
+            statuses = dict(db.execute("SELECT status, count(*) FROM messaging_message GROUP BY 1"))
+    finally:
+        stop(procs)
+    stats = http(f"{sim_url}/stats")
+    assert statuses == {"sent": n}, statuses
+    # Two live workers never send the same message (SPEC §12); nothing is lost.
+    assert stats["unique"] == n and stats["duplicates"] == 0, stats
+    return {"rate": n / elapsed, "seconds": elapsed, "duplicates": stats["duplicates"]}
+
+
+def requeue(dsn: str) -> None:
+    """Every message back to queued (due tomorrow), as the child made it."""
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute(REQUEUE)
+        db.execute("DELETE FROM messaging_attempt WHERE event = 'sent'")
+
+
+def show_profiles(profile: Path) -> None:
+    import pstats
+
+    for prof in sorted(profile.glob("worker-*.prof")):
+        log(f"--- {prof.name}")
+        stats = pstats.Stats(str(prof), stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 messages (under a minute)")
+    parser.add_argument("--messages", type=int, help="default 100,000 (10,000 with --quick)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=100, help="SUNSHINE_SMS_BATCH")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds for the sending")
+    parser.add_argument("--profile", type=Path, help="write a cProfile per worker here")
+    args = parser.parse_args()
+    n = args.messages or (10_000 if args.quick else 100_000)
+    name = f"sunshine_bench_sms_{os.getpid()}"
+    dsn = f"{PG}/{name}"
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    admin_sql(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    simulator = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="sms-bench-") as tmp:
+            env = child_env(Path(tmp), dsn, sim_url, args.batch)
+            log(f"migrating {name} …")
+            run(env, ["manage.py", "migrate", "--noinput", "-v", "0"], timeout=300)
+            sim_args = ["--port", str(port), "--receipt-delay", "1", "--seed", str(SEED)]
+            simulator = subprocess.Popen(
+                [sys.executable, "manage.py", "sms-simulator", *sim_args],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            wait_for("the simulator", lambda: simulator_up(sim_url), timeout=60)
+            log(f"queueing {n:,} messages …")
+            made = json.loads(
+                run(env, ["bench/_sms_child.py", "enqueue", str(n), "--seed", str(SEED)], 900)
+            )
+            log(f"  {made}")
+            rows = _sms_child.messages(n, SEED)
+            base = baseline(sim_url, rows, args.batch)
+            log(f"baseline: {base:,.0f} messages/s (one loop, batches of {args.batch})")
+            commands = []
+            for i in range(args.workers):
+                cmd = [sys.executable]
+                if args.profile:
+                    cmd += ["-m", "cProfile", "-o", str(args.profile / f"worker-{i}.prof")]
+                commands.append(cmd + WORKER)
+            result = timed_run(env, dsn, sim_url, n, commands, args.timeout)
+            log(
+                f"platform: {result['rate']:,.0f} messages/s ({args.workers} workers, "
+                f"{result['seconds']:.1f} s, {result['duplicates']} duplicates)"
+            )
+            requeue(dsn)
+            raw_cmd = [sys.executable, "bench/_sms_child.py", "raw", "--batch", str(args.batch)]
+            floor = timed_run(
+                {**env, "BENCH_DSN": dsn}, dsn, sim_url, n, [raw_cmd] * args.workers, args.timeout
+            )
+            log(
+                f"raw outbox (diagnostic): {floor['rate']:,.0f} messages/s "
+                f"({args.workers} bare psycopg workers, {floor['seconds']:.1f} s)"
+            )
+    finally:
+        if simulator is not None:
+            stop([simulator])
+        admin_sql(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    if args.profile:
+        show_profiles(args.profile)
+    ratio = result["rate"] / base
+    if ratio < GOAL:
+        log(f"ratio {ratio:.3f} is below the goal {GOAL}")
+    print(
+        json.dumps(
+            {
+                "bench": "sms_dispatch",
+                "value": round(result["rate"], 1),
+                "unit": "messages/s",
+                "baseline": round(base, 1),
+                "ratio": round(ratio, 3),
+                "messages": n,
+                "workers": args.workers,
+                "batch": args.batch,
+                "duplicates": result["duplicates"],
+                "raw_outbox": round(floor["rate"], 1),
+                "ratio_vs_raw_outbox": round(result["rate"] / floor["rate"], 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
