@@ -39,8 +39,9 @@ class Message(models.Model):
     """One SMS in the outbox. `out_id` goes to the gateway (OutId) and comes back in receipts:
     a message resent after a crash carries the same one."""
 
-    out_id = models.CharField("发送编号", max_length=40, unique=True)
-    mobile = models.CharField("手机号码", max_length=11, db_index=True)
+    # Indexes are few on purpose: campaigns write millions of rows here (see Meta).
+    out_id = models.CharField("发送编号", max_length=40)
+    mobile = models.CharField("手机号码", max_length=11)
     resident = models.ForeignKey(
         "people.Resident",
         verbose_name="居民",
@@ -56,9 +57,10 @@ class Message(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # reads go by place_path
     )
-    place_path = models.CharField("区划前缀", max_length=16, blank=True, db_index=True)
-    programme = models.CharField("项目", max_length=40, db_index=True)
+    place_path = models.CharField("区划前缀", max_length=16, blank=True)
+    programme = models.CharField("项目", max_length=40)
     category = models.CharField(
         "类别", max_length=16, choices=CATEGORY_CHOICES, default=rules.NON_ESSENTIAL
     )
@@ -69,6 +71,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="messages",
+        db_index=False,
     )
     params = models.JSONField("参数", default=dict, blank=True)
     body = models.TextField("内容", blank=True, help_text="按模板的消息在发送时才生成内容")
@@ -80,7 +83,7 @@ class Message(models.Model):
     claimed_by = models.CharField("发送进程", max_length=60, blank=True)
     segments = models.PositiveSmallIntegerField("计费条数", default=0)
     cost = models.DecimalField("费用（元）", max_digits=8, decimal_places=3, default=0)
-    provider_id = models.CharField("服务商回执编号", max_length=60, blank=True, db_index=True)
+    provider_id = models.CharField("服务商回执编号", max_length=60, blank=True)
     error = models.CharField("错误", max_length=200, blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     delivered_at = models.DateTimeField("送达时间", null=True, blank=True)
@@ -99,7 +102,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="message_due"),
             models.Index(fields=["programme", "created_at"], name="message_ledger"),
+            models.Index(fields=["mobile", "sent_at"], name="message_mobile_sent"),
+            models.Index(fields=["provider_id"], name="message_provider_id"),
+            models.Index(
+                fields=["place_path"], name="message_path_like", opclasses=["varchar_pattern_ops"]
+            ),
         ]
+        constraints = [models.UniqueConstraint(fields=["out_id"], name="message_out_id_once")]
 
     def __str__(self):
         return f"{self.out_id} → {self.mobile[:3]}****{self.mobile[-4:]}"
