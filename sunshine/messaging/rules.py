@@ -85,8 +85,10 @@ def template_params(body: str) -> list[str]:
         raise ValueError(f"模板格式有误：{exc}（大括号要成对）") from None
     out = []
     for name in names:
-        if not name or not re.fullmatch(r"\w+", name):
-            raise ValueError(f"模板参数“{{{name}}}”的写法不对，只能用字母、数字和下划线。")
+        if not name or not re.fullmatch(r"\w+", name) or name[0].isdigit():
+            raise ValueError(
+                f"模板参数“{{{name}}}”的写法不对：要以字母开头，只含字母、数字和下划线。"
+            )
         if name not in out:
             out.append(name)
     return out

@@ -128,3 +128,10 @@ class TestBackoffAndLateEnrolment:
     def test_nothing_past_means_nothing_skipped(self):
         now = dt.datetime(2026, 6, 1, tzinfo=SH)
         assert rules.late_enrolment_plan([(1, now + dt.timedelta(days=1))], now) == ([], None)
+
+
+class TestTemplateParameterNames:
+    @pytest.mark.parametrize("body", ["{0}您好", "{1x}您好", "{}您好"])
+    def test_positional_or_numeric_parameters_are_refused_at_save_time(self, body):
+        with pytest.raises(ValueError, match="写法不对"):
+            rules.template_params(body)
