@@ -38,14 +38,19 @@ def programme_label(code: str) -> str:
     return PROGRAMME_LABELS.get(code, code or "—")
 
 
-def can_see_identifiers(actor) -> bool:
-    """Full mobiles: only roles that register and serve residents (as in the people app)."""
-    return actor is not None and actor.is_authenticated and actor.can("people.identifiers")
+def can_see_identifiers(actor, obj=None) -> bool:
+    """Full mobiles: roles that register and serve residents (as in the people app), and an
+    operator for the call task they must dial (that number only; the read is audited)."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if actor.can("people.identifiers"):
+        return True
+    return isinstance(obj, CallTask) and actor.can("calls.work")
 
 
 def mobile_reveal(actor, obj, *, reason: str = "") -> str:
     """The full mobile of a message, call task or reply; every read is audited."""
-    if not can_see_identifiers(actor):
+    if not can_see_identifiers(actor, obj):
         raise PermissionDenied("您的角色不能查看完整的手机号码。")
     audit.record_read(actor=actor, obj=obj, fields=["mobile"], reason=reason)
     return obj.mobile

@@ -138,7 +138,13 @@ MATRIX = [
     ("call-list", None, "get", ["call_operator", "town_clerk"], ["county_admin", "village_cadre"]),
     ("call-detail", "task", "get", ["call_operator", "county_clerk"], ["county_admin", "observer"]),
     ("call-close", "task", "post", ["call_operator"], ["county_admin", "village_cadre"]),
-    ("call-mobile", "task", "post", ["town_clerk"], ["county_admin", "clinic_doctor"]),
+    (
+        "call-mobile",
+        "task",
+        "post",
+        ["town_clerk", "call_operator"],
+        ["county_admin", "clinic_doctor"],
+    ),
     ("reply-list", None, "get", ["county_admin", "call_operator"], ["village_cadre"]),
     ("reply-detail", "reply", "get", ["call_operator", "town_clerk"], ["observer"]),
     (
@@ -257,12 +263,15 @@ class TestMasking:
         login(client, world, "call_operator")
         for response in (
             client.get(url("message-detail", objects["message"].pk)),
-            client.get(url("call-detail", objects["task"].pk)),
             client.get(url("reply-detail", objects["reply"].pk)),
         ):
             html = body(response)
             assert OWN_MOBILE not in html
-            assert "显示完整号码" not in html  # operators may not reveal
+            assert "显示完整号码" not in html  # operators may not reveal these
+        call_page = body(client.get(url("call-detail", objects["task"].pk)))
+        assert (
+            OWN_MOBILE not in call_page and "显示完整号码" in call_page
+        )  # but may dial a call task
         assert OWN_MASKED in body(client.get(url("message-detail", objects["message"].pk)))
 
     def test_reveal_shows_the_full_number_and_is_audited(self, client, world, objects):
@@ -288,7 +297,6 @@ class TestMasking:
     ):
         login(client, world, "call_operator")
         assert client.post(url("message-mobile", objects["message"].pk)).status_code == 403
-        assert client.post(url("call-mobile", objects["task"].pk)).status_code == 403
         login(client, world, "county_admin")
         assert client.post(url("reply-mobile", objects["reply"].pk)).status_code == 403
         assert not AuditEntry.objects.filter(sensitive=True).exists()
@@ -697,3 +705,16 @@ class TestReplies:
         r = reply(world)
         html = body(login(client, world, "town_clerk").get(url("reply-detail", r.pk)))
         assert "请于周五检查。" in html
+
+
+class TestOperatorDialsTheNumber:
+    def test_an_operator_may_reveal_the_number_of_a_call_task_and_the_read_is_audited(
+        self, client, world, objects
+    ):
+        login(client, world, "call_operator")
+        html = body(client.post(url("call-mobile", objects["task"].pk)))
+        assert objects["task"].mobile in html
+        entry = AuditEntry.objects.get(sensitive=True)
+        assert entry.actor == world.users["call_operator"] and entry.object_id == str(
+            objects["task"].pk
+        )

@@ -234,7 +234,7 @@ def _call_page(request, task, **extra):
         "task": task,
         "form": forms.CallCloseForm(),
         "suggestions": forms.OUTCOME_SUGGESTIONS,
-        "can_reveal": selectors.can_see_identifiers(request.user),
+        "can_reveal": selectors.can_see_identifiers(request.user, task),
         "reveal_url": "messaging_staff:call-mobile",
         "reveal_id": task.pk,
         **extra,
