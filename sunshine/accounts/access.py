@@ -21,3 +21,28 @@ def staff_required(capability: str):
         return wrapper
 
     return decorator
+
+
+def start_upload_job(request, form, *, kind: str, title: str, options: dict | None = None):
+    """A valid upload form → a background job at the user's own place; the job page to go to,
+    or None with the refusal added to the form."""
+    from django.shortcuts import redirect
+
+    from sunshine.core import jobs
+    from sunshine.core.errors import ServiceError
+    from sunshine.places import scoping
+
+    upload = form.cleaned_data["file"]
+    try:
+        job = jobs.job_create(
+            actor=request.user,
+            kind=kind,
+            title=f"{title}：{upload.name}",
+            place_path=scoping.write_prefix(request.user) or "",
+            upload=upload,
+            options=options,
+        )
+    except ServiceError as exc:
+        form.add_error(None, exc.message)
+        return None
+    return redirect("backoffice:job-detail", job_id=job.pk)

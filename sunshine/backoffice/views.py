@@ -2,14 +2,12 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from sunshine.accounts import selectors as account_selectors
-from sunshine.accounts.access import staff_required
+from sunshine.accounts.access import staff_required, start_upload_job
 from sunshine.backoffice import forms, selectors
 from sunshine.core import exports, jobs
-from sunshine.core.errors import ServiceError
-from sunshine.places import scoping
 from sunshine.places import selectors as place_selectors
 
 PAGE_SIZE = 50
@@ -188,18 +186,9 @@ def place_import(request):
         else forms.UploadForm()
     )
     if form.is_bound and form.is_valid():
-        try:
-            job = jobs.job_create(
-                actor=request.user,
-                kind="places.import",
-                title=f"导入区划：{form.cleaned_data['file'].name}",
-                place_path=scoping.write_prefix(request.user) or "",
-                upload=form.cleaned_data["file"],
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return redirect("backoffice:job-detail", job_id=job.pk)
+        started = start_upload_job(request, form, kind="places.import", title="导入区划")
+        if started is not None:
+            return started
     return render(
         request,
         "backoffice/place_import.html",

@@ -3,8 +3,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from sunshine.accounts.access import staff_required
-from sunshine.core import audit, exports, jobs
+from sunshine.accounts.access import staff_required, start_upload_job
+from sunshine.core import audit, exports
 from sunshine.core.errors import ServiceError
 from sunshine.core.masking import mask_id_number, mask_mobile
 from sunshine.people import forms, rules, selectors, services
@@ -185,19 +185,15 @@ def resident_import(request):
         else forms.ImportForm()
     )
     if form.is_bound and form.is_valid():
-        try:
-            job = jobs.job_create(
-                actor=request.user,
-                kind="people.import",
-                title=f"导入居民：{form.cleaned_data['file'].name}",
-                place_path=scoping.write_prefix(request.user) or "",
-                upload=form.cleaned_data["file"],
-                options={"partial": form.cleaned_data["partial"]},
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return redirect("backoffice:job-detail", job_id=job.pk)
+        started = start_upload_job(
+            request,
+            form,
+            kind="people.import",
+            title="导入居民",
+            options={"partial": form.cleaned_data["partial"]},
+        )
+        if started is not None:
+            return started
     return render(
         request,
         "people/resident_import.html",
