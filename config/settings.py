@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "sunshine.people",
     "sunshine.publishing",
     "sunshine.messaging",
+    "sunshine.precheck",
+    "sunshine.rhregistry",
     "sunshine.portal",
     "sunshine.backoffice",
     "sunshine.api",

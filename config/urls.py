@@ -18,6 +18,10 @@ urlpatterns = [
     path("", include("sunshine.publishing.urls")),  # public routes and staff/publishing/
     path("staff/people/", include("sunshine.people.urls")),
     path("staff/sms/", include("sunshine.messaging.urls_staff")),
+    path("staff/precheck/", include("sunshine.precheck.urls_staff")),
+    path("staff/rh/", include("sunshine.rhregistry.urls_staff")),
+    path("precheck/", include("sunshine.precheck.urls")),
+    path("rh/", include("sunshine.rhregistry.urls")),
     path("staff/", include("sunshine.backoffice.urls")),
     path("api/", api.urls),
     path("", include("sunshine.messaging.urls")),

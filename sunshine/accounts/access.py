@@ -4,9 +4,13 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 
-def staff_required(capability: str):
+def staff_required(capability: str, *, hidden: bool = False):
+    """`hidden=True`: a role without the capability gets 404, not 403 — for pages whose very
+    existence is confidential (the Rh-negative registry)."""
+
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
@@ -14,10 +18,13 @@ def staff_required(capability: str):
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not user.can(capability):
+                if hidden:
+                    raise Http404("没有找到，或不在您的管辖范围内。")
                 raise PermissionDenied("您的角色不能使用这个功能。")
             return view(request, *args, **kwargs)
 
         wrapper.capability = capability
+        wrapper.hidden = hidden
         return wrapper
 
     return decorator

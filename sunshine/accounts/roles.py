@@ -28,6 +28,11 @@ PEOPLE_WORK = ("people.view", "people.change", "people.identifiers", "people.imp
 PUBLISHING_WORK = ("publishing.view", "publishing.draft", "publishing.answer")
 # The SMS desk: read the outbox and ledger, send, and work the call tasks and replies.
 SMS_WORK = ("sms.view", "sms.send", "calls.work")
+# 好孕好运 (SPEC §11): register couples and book checks; the health data itself (results, risk,
+# counselling, pregnancies) is for clinic doctors only ("precheck.health"); follow-up calls
+# for operators and doctors; statistics are aggregates. The Rh-negative registry
+# ("rh.registry") is for the county clerk who runs the mutual-aid society and for doctors.
+PRECHECK_DESK = ("precheck.view", "precheck.register", "precheck.stats")
 
 # The county admin runs the system: residents are visible to them only masked (PIPL: minimum
 # necessary); the clerks and cadres who register residents see full identifiers.
@@ -44,6 +49,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             ),
             *("contacts.change", "people.view", "publishing.view", "publishing.review"),
             *("sms.view", "sms.templates"),
+            "precheck.stats",
         }
     ),
     COUNTY_CLERK: frozenset(
@@ -54,6 +60,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "publishing.review",
             *SMS_WORK,
             "sms.templates",
+            *PRECHECK_DESK,
+            "precheck.manage",
+            "rh.registry",
         }
     ),
     TOWN_CLERK: frozenset(
@@ -65,11 +74,23 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             *PEOPLE_WORK,
             *PUBLISHING_WORK,
             *SMS_WORK,
+            *PRECHECK_DESK,
+            "precheck.manage",
         }
     ),
-    VILLAGE_CADRE: frozenset({"places.view", *PEOPLE_WORK, *PUBLISHING_WORK}),
-    CLINIC_DOCTOR: frozenset({"places.view"}),
-    CALL_OPERATOR: frozenset({"places.view", "sms.view", "calls.work"}),
+    VILLAGE_CADRE: frozenset(
+        {"places.view", *PEOPLE_WORK, *PUBLISHING_WORK, "precheck.view", "precheck.register"}
+    ),
+    CLINIC_DOCTOR: frozenset(
+        {
+            "places.view",
+            *PRECHECK_DESK,
+            *("precheck.manage", "precheck.health", "precheck.followup", "rh.registry"),
+        }
+    ),
+    CALL_OPERATOR: frozenset(
+        {"places.view", "sms.view", "calls.work", "precheck.view", "precheck.followup"}
+    ),
     DISCIPLINE_INSPECTOR: frozenset({"places.view", "audit.view"}),
     OBSERVER: frozenset({"places.view", "publishing.view"}),
 }
