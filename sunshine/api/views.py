@@ -22,6 +22,8 @@ from sunshine.backoffice import selectors as office_selectors
 from sunshine.core.errors import ServiceError
 from sunshine.places import scoping
 from sunshine.places import selectors as place_selectors
+from sunshine.precheck import api as precheck_api
+from sunshine.rhregistry import api as rh_api
 
 api = NinjaAPI(
     title="阳光计生 API",
@@ -327,3 +329,5 @@ def staff_resident_create(request, payload: ResidentIn):
 
 api.add_router("/", public)
 api.add_router("/staff", staff)
+api.add_router("/staff/precheck", precheck_api.router)
+api.add_router("/staff/rh", rh_api.router)

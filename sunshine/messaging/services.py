@@ -475,6 +475,27 @@ def replies_receive(payload: list[dict]) -> int:
 
 
 @transaction.atomic
+def calltask_create(
+    *, actor, reason: str, script: str, resident=None, mobile: str = "", place_path: str = ""
+) -> CallTask:
+    """Work for an operator that other modules ask for (a follow-up call with its script)."""
+    if not reason.strip() or not script.strip():
+        raise ServiceError("话务任务需要原因和话术。")
+    if resident is not None:
+        mobile = mobile or resident.mobile
+        place_path = place_path or resident.place_path
+    task = CallTask.objects.create(
+        resident=resident,
+        mobile=mobile[:20],
+        place_path=place_path,
+        reason=reason.strip()[:200],
+        script=script.strip(),
+    )
+    audit.record(actor=actor, action="calltask.create", obj=task, reason=task.reason)
+    return task
+
+
+@transaction.atomic
 def calltask_close(
     *, actor, task: CallTask, outcome: str, now: dt.datetime | None = None
 ) -> CallTask:
