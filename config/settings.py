@@ -264,6 +264,12 @@ ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/
 ALIYUN_SMS_USE_BATCH = env_bool("ALIYUN_SMS_USE_BATCH", False)
 ALIYUN_SMS_CONCURRENCY = env_int("ALIYUN_SMS_CONCURRENCY", 4)
 
+# 好孕好运 follow-ups (DOMAIN: the windows are unconfirmed, so they are settings): days after
+# the risk assessment to ask whether the woman is pregnant, and days after the expected
+# delivery date to ask the pregnancy outcome.
+SUNSHINE_PRECHECK_EARLY_FOLLOWUP_DAYS = env_int("SUNSHINE_PRECHECK_EARLY_FOLLOWUP_DAYS", 90)
+SUNSHINE_PRECHECK_OUTCOME_FOLLOWUP_DAYS = env_int("SUNSHINE_PRECHECK_OUTCOME_FOLLOWUP_DAYS", 14)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -89,6 +89,87 @@ def _sms_in(world, place, resident_key, label):
     return message, task, reply
 
 
+def _registration_in(place, label):
+    """A couple registered in a village, checked (so it is on the doctors' worklist); built
+    directly, not through the registration service."""
+    from sunshine.core.validators import id_check_char
+    from sunshine.precheck.models import Registration
+
+    n = Registration.objects.count() + 1
+    woman, man = f"98010119950101{n:03d}", f"98010119930101{n:03d}"
+    return Registration.objects.create(
+        number=f"SCOPE{n:04d}",
+        woman_name=f"{label}女方",
+        woman_id_number=woman + id_check_char(woman),
+        man_name=f"{label}男方",
+        man_id_number=man + id_check_char(man),
+        place=place,
+        place_path=place.path,
+        channel=Registration.CLINIC,
+        status=Registration.CHECKED,
+    )
+
+
+def _desk_in(world, place, label):
+    """Registration desk (precheck): an institution in the place's town, an open future slot
+    and a booked appointment of a couple of `place`; built directly, not through services."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sunshine.precheck.models import Appointment, Institution, Slot
+
+    town = place.parent
+    inst = Institution.objects.create(
+        name=f"{town.name}卫生院", place=town, place_path=town.path, address=f"{town.name}街1号"
+    )
+    start = timezone.now() + dt.timedelta(days=3)
+    slot = Slot.objects.create(
+        institution=inst,
+        place_path=inst.place_path,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        capacity=5,
+        booked=1,
+    )
+    reg = _registration_in(place, f"{label}预约")
+    reg.status = reg.BOOKED
+    reg.save(update_fields=["status"])
+    appt = Appointment.objects.create(registration=reg, slot=slot, place_path=reg.place_path)
+    return {
+        "institution_id": lambda: inst.pk,
+        "slot_id": lambda: slot.pk,
+        "appointment_id": lambda: appt.pk,
+    }
+
+
+def _pregnancy_in(place, label):
+    """Follow-ups and pregnancies: a registered couple (consented to SMS) with a pregnancy
+    recorded two months ago, which opens its outcome follow-up."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sunshine.precheck import followups
+
+    reg = _registration_in(place, f"{label}孕情")
+    reg.consent_sms, reg.woman_mobile = True, "13700001111"
+    reg.save(update_fields=["consent_sms", "woman_mobile"])
+    pregnancy = followups.pregnancy_record(
+        actor=None, registration=reg, lmp=timezone.localdate() - dt.timedelta(days=60)
+    )
+    return reg.followups.get(status="open"), pregnancy
+
+
+def _article():
+    """好孕好运 articles are county-wide (like SMS templates): "other" is an id that does not exist."""
+    from sunshine.precheck import content
+
+    return content.article_create(
+        actor=None, kind="education", title="叶酸怎么吃", body="每天0.4毫克。"
+    )
+
+
 def value_tables(world):
     own_audit = _audit_in(world, world.village)
     other_audit = _audit_in(world, world.other_village)
@@ -106,6 +187,11 @@ def value_tables(world):
     # Templates are county-wide settings, not hung on a place: "other" is one that does not
     # exist, which must answer 404 like anything out of reach.
     sms_services.template_save(actor=None, code="scope-remind", name="提醒", body="{name}您好")
+    own_registration = _registration_in(world.village, "本村")
+    own_article = _article()
+    other_registration = _registration_in(world.other_village, "外镇一村")
+    own_followup, own_pregnancy = _pregnancy_in(world.village, "本村")
+    other_followup, other_pregnancy = _pregnancy_in(world.other_village, "外镇一村")
     own = {
         "resident_id": lambda: world.residents["own"].pk,
         "job_id": lambda: own_job.pk,
@@ -119,6 +205,10 @@ def value_tables(world):
         "task_id": lambda: own_task.pk,
         "reply_id": lambda: own_reply.pk,
         "template_code": lambda: "scope-remind",
+        "registration_id": lambda: own_registration.pk,
+        "article_id": lambda: own_article.pk,
+        "followup_id": lambda: own_followup.pk,
+        "pregnancy_id": lambda: own_pregnancy.pk,
     }
     other = {
         "resident_id": lambda: world.residents["other"].pk,
@@ -133,8 +223,31 @@ def value_tables(world):
         "task_id": lambda: other_task.pk,
         "reply_id": lambda: other_reply.pk,
         "template_code": lambda: "no-such-template",
+        "registration_id": lambda: other_registration.pk,
+        "article_id": lambda: 987654321,
+        "followup_id": lambda: other_followup.pk,
+        "pregnancy_id": lambda: other_pregnancy.pk,
     }
+    # 好孕好运 registration desk: institutions, slots, appointments.
+    own.update(_desk_in(world, world.village, "本村"))
+    other.update(_desk_in(world, world.other_village, "外镇一村"))
+    # 熊猫血友会 (rhregistry): fresh objects per route (a POST may withdraw or confirm one).
+    own.update(_rh_values(world, world.village))
+    other.update(_rh_values(world, world.other_village))
     return own, other
+
+
+def _rh_values(world, place):
+    """Rh registry kwargs: a donor, a search and a pending contact request in `place`, made by
+    the county clerk (whose scope covers both towns)."""
+    from sunshine.rhregistry import testing as rh
+
+    clerk = world.users["county_clerk"]
+    return {
+        "donor_id": lambda: rh.donor(place).pk,
+        "search_id": lambda: rh.search(clerk, place).pk,
+        "request_id": lambda: rh.pending_request(clerk, place).pk,
+    }
 
 
 def admin_tables(world):

@@ -115,6 +115,11 @@ def build_world() -> World:
     from sunshine.publishing import services as publishing_services
 
     publishing_services.categories_ensure()
+    # Seeded by migration, gone after a transactional test's flush: put the catalogue back.
+    from sunshine.precheck import catalogue
+    from sunshine.precheck.models import CheckItem
+
+    catalogue.load(CheckItem)
 
     residents = {}
     for key, name, body, sex, code in [

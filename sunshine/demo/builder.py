@@ -168,6 +168,11 @@ def build(
         from sunshine.messaging import seeds as messaging_seeds  # the pregnancy SMS campaign
 
         messaging_seeds.pregnancy_campaign_seed(actor=None)
+    if apps.is_installed("sunshine.precheck"):
+        from sunshine.accounts.models import User
+        from sunshine.precheck import demo as precheck_demo  # 好孕好运: institutions, slots, …
+
+        precheck_demo.build(rng=rng, county=county, actor=User.objects.get(username="county"))
     if content and apps.is_installed("sunshine.publishing"):
         from sunshine.publishing import demo as publishing_demo
 
