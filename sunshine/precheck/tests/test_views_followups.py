@@ -324,3 +324,14 @@ def test_the_routes_of_this_area_are_scoped(client, world, due, other_due, pregn
     client.force_login(world.users["probe"])
     problems = scopecheck.check_routes(client, routes, own=own, other=other, markers=OTHER_MARKERS)
     assert problems == []
+
+
+class TestFollowUpCallsCloseOnlyThroughTheirForm:
+    def test_the_sms_desk_close_form_refuses_a_follow_up_task(self, client, world, due):
+        client.force_login(world.users["call_operator"])
+        page = client.get(f"/staff/sms/calls/{due.call_task_id}/").content.decode()
+        assert "填写随访结果" in page and "记录结果，处理完毕" not in page
+        client.post(f"/staff/sms/calls/{due.call_task_id}/close/", {"outcome": "已告知"})
+        assert CallTask.objects.get(pk=due.call_task_id).status == CallTask.OPEN
+        due.refresh_from_db()
+        assert due.status == FollowUp.OPEN
