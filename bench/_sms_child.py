@@ -1,7 +1,7 @@
 """Messages for bench/sms_dispatch.py, and the child process that queues them.
 
     _sms_child.py enqueue N --seed S     (Django set up from the environment bench gives it)
-    _sms_child.py raw --batch B          (a bare outbox worker: psycopg and the HTTP client)
+    _sms_child.py raw --claim C          (a bare outbox worker: psycopg and the HTTP client)
 
 The rows are what services.message_enqueue writes for a campaign reminder (a non-essential
 template with parameters, rendered at send time, a 'queued' Attempt each), made with
@@ -10,10 +10,11 @@ starts the workers, waits until they poll, then makes every message due at once.
 needs no Django, so the bench's baseline sends exactly the same OutIds, numbers and texts.
 
 `raw` is the floor for the same raw work on this machine, a diagnostic: the fewest statements
-an outbox worker can do per batch — claim (one UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
-LOCKED) RETURNING, commit), render, send through the same HTTP client, mark sent (one UPDATE …
-FROM (VALUES …)) and record the attempts (one multi-row INSERT), commit — with no Django and
-no rules (opt-out, daily limit, quiet hours).
+an outbox worker can do per claim — claim C messages (one UPDATE … WHERE id IN (SELECT … FOR
+UPDATE SKIP LOCKED) RETURNING, commit), render, send them through the same HTTP client in calls
+of 100, mark sent and record the attempts (one UPDATE … FROM json_to_recordset(…) and INSERT
+of the marked rows, in one statement), commit — with no Django and no rules (opt-out, daily
+limit, quiet hours, staleness).
 """
 
 import json
@@ -92,18 +93,26 @@ WHERE id IN (SELECT id FROM messaging_message WHERE status = 'queued' AND due_at
 RETURNING id, out_id, mobile, params
 """
 RAW_SENT = """
-UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,
-  error = '', attempts = m.attempts + 1, provider_id = v.provider_id, segments = v.segments,
-  cost = v.cost, body = v.body
-FROM (VALUES {rows}) AS v(id, provider_id, segments, cost, body)
-WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_by = %s
+WITH v AS (
+    SELECT * FROM json_to_recordset(%s::json) AS v(id bigint, provider_id varchar,
+                                                   segments smallint, body text)
+), marked AS (
+    UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,
+      error = '', attempts = m.attempts + 1, provider_id = v.provider_id, segments = v.segments,
+      cost = v.segments * 0.06, body = v.body
+    FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_by = %s
+    RETURNING m.id
+)
+INSERT INTO messaging_attempt (message_id, at, event, detail)
+SELECT v.id, now(), 'sent', v.provider_id || ' 共' || v.segments || '条'
+FROM v JOIN marked ON marked.id = v.id
 """
 
 
-def raw(batch: int) -> None:
-    """Send until SIGTERM; the bench watches the table and stops it."""
+def raw(claim: int) -> None:
+    """Send until SIGTERM; the bench watches the table and stops it. Claims `claim` messages
+    at a time and posts them in calls of the gateway's largest batch, as the platform does."""
     import signal
-    from decimal import Decimal
 
     import psycopg
 
@@ -115,35 +124,37 @@ def raw(batch: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     worker = f"raw:{os.getpid()}"
     gateway = SimulatorGateway(url=os.environ["SUNSHINE_SMS_SIMULATOR_URL"], timeout=30)
+    step = gateway.max_batch
     with psycopg.connect(os.environ["BENCH_DSN"]) as db:
         while not stop:
             with db.transaction():
-                claimed = db.execute(RAW_CLAIM, [worker, batch]).fetchall()
+                claimed = db.execute(RAW_CLAIM, [worker, claim]).fetchall()
             if not claimed:
                 time.sleep(0.05)
                 continue
             texts = {out_id: text(params) for _, out_id, _, params in claimed}
-            results = gateway.send(
-                [
-                    Outgoing(out_id, mobile, texts[out_id], SIGNATURE, params=params)
-                    for _, out_id, mobile, params in claimed
-                ]
-            )
+            outgoing = [
+                Outgoing(out_id, mobile, texts[out_id], SIGNATURE, params=params)
+                for _, out_id, mobile, params in claimed
+            ]
+            results = []
+            for start in range(0, len(outgoing), step):
+                results += gateway.send(outgoing[start : start + step])
             ids = {out_id: pk for pk, out_id, _, _ in claimed}
-            rows, args, attempts = [], [], []
+            rows = []
             for r in results:
                 assert r.ok, r
                 n = segments(texts[r.out_id], SIGNATURE)
-                rows.append("(%s::bigint, %s, %s::int, %s::numeric, %s)")
-                args += [ids[r.out_id], r.provider_id, n, Decimal("0.06") * n, texts[r.out_id]]
-                attempts += [ids[r.out_id], f"{r.provider_id} 共{n}条"]
-            with db.transaction():
-                db.execute(RAW_SENT.format(rows=", ".join(rows)), [*args, worker])
-                db.execute(
-                    "INSERT INTO messaging_attempt (message_id, at, event, detail) VALUES "
-                    + ", ".join(["(%s, now(), 'sent', %s)"] * len(results)),
-                    attempts,
+                rows.append(
+                    {
+                        "id": ids[r.out_id],
+                        "provider_id": r.provider_id,
+                        "segments": n,
+                        "body": texts[r.out_id],
+                    }
                 )
+            with db.transaction():
+                db.execute(RAW_SENT, [json.dumps(rows), worker])
 
 
 if __name__ == "__main__":
@@ -158,9 +169,9 @@ if __name__ == "__main__":
     parser.add_argument("command", choices=["enqueue", "raw"])
     parser.add_argument("count", type=int, nargs="?")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--claim", type=int, default=500)
     args = parser.parse_args()
     if args.command == "raw":
-        raw(args.batch)
+        raw(args.claim)
     else:
         print(json.dumps(enqueue(args.count, args.seed)))

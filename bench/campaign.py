@@ -263,7 +263,8 @@ def main(argv=None) -> int:
                         dump_messages(dsn, dump, columns)
                         db_exec(
                             dsn,
-                            "TRUNCATE messaging_attempt, messaging_calltask, messaging_message",
+                            "TRUNCATE messaging_attempt, messaging_calltask, messaging_message"
+                            " CASCADE",
                             "CHECKPOINT",
                         )
                         eps = copy_into(dsn, "messaging_message", columns, dump, rows)

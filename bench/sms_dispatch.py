@@ -3,15 +3,21 @@
 Platform: N queued messages (a campaign reminder: a non-essential template with parameters,
 to N distinct mobiles) in a scratch PostgreSQL database, sent by W `manage.py sms-dispatch
 --loop` worker processes through the HTTP SMS simulator (`manage.py sms-simulator`, a process
-of its own). Timed from the moment the workers are polling and every message becomes due
-(one UPDATE of due_at) to the moment none is queued or sending.
+of its own). Each worker claims C messages at a time (SUNSHINE_SMS_BATCH=C, --claim, default
+500) and posts them in calls of 100 (the simulator's and Alibaba's largest batch). Timed from
+the moment the workers are polling and every message becomes due (one UPDATE of due_at) to
+the moment none is queued or sending.
 Baseline: the same messages (same OutIds, numbers and rendered texts), posted by one bare loop
-through the same HTTP client (backends.simulator.SimulatorGateway, keep-alive) in batches of
-the same size, to the same simulator, reset in between. Goal: ratio >= 0.7.
+through the same HTTP client (backends.simulator.SimulatorGateway, keep-alive) in calls of the
+same size (--batch, 100), to the same simulator, reset in between. No database. Goal: ratio
+>= 0.7.
 Diagnostic, the floor for the same raw work: the messages are queued again and sent by W bare
-outbox workers (bench/_sms_child.py raw: psycopg and the same HTTP client, the fewest
-statements per batch, no Django, no rules), timed the same way: "raw_outbox" and
+outbox workers (bench/_sms_child.py raw: psycopg and the same HTTP client, claims of C, the
+fewest statements per claim, no Django, no rules), timed the same way: "raw_outbox" and
 "ratio_vs_raw_outbox" in the JSON line.
+Diagnostic, where the time goes: CPU seconds used by each part during each timed run (the
+workers, their PostgreSQL backends, the simulator; for the baseline the bench's own loop and
+the simulator), from /proc, as microseconds per message: "cpu_us_per_message".
 
 The run also checks what the platform must never do: every message sent exactly once (the
 simulator counts received, unique and duplicate OutIds).
@@ -63,6 +69,11 @@ POLLING = (
     "SELECT count(*) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
+BACKENDS = (
+    "SELECT pid FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg: str) -> None:
@@ -74,13 +85,34 @@ def admin_sql(statement: sql.Composable) -> None:
         conn.execute(statement)
 
 
+def cpu_seconds(pids) -> dict[int, float]:
+    """CPU time (user + system) each process has used so far; Linux /proc, else empty."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def cpu_used(before: dict, after: dict) -> float:
+    return sum(after[p] - before[p] for p in after if p in before)
+
+
+def per_message(cpu: dict, n: int) -> dict:
+    """CPU seconds by component → microseconds per message."""
+    return {k: round(v * 1e6 / n, 1) for k, v in cpu.items()}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def child_env(tmp: Path, dsn: str, sim_url: str, batch: int) -> dict[str, str]:
+def child_env(tmp: Path, dsn: str, sim_url: str, claim: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SUNSHINE_LOG_LEVEL")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -93,7 +125,7 @@ def child_env(tmp: Path, dsn: str, sim_url: str, batch: int) -> dict[str, str]:
         SUNSHINE_SMS_QUIET_START="00:00",  # start == end: never quiet, whatever the hour
         SUNSHINE_SMS_QUIET_END="00:00",
         SUNSHINE_SMS_PER_NUMBER_PER_DAY="1000000",
-        SUNSHINE_SMS_BATCH=str(batch),
+        SUNSHINE_SMS_BATCH=str(claim),
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env
@@ -142,7 +174,7 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.wait(timeout=10)
 
 
-def baseline(sim_url: str, rows: list, batch: int) -> float:
+def baseline(sim_url: str, sim_pid: int, rows: list, batch: int) -> dict:
     """One bare loop: the same messages through the same client, batches of the same size."""
     gateway = SimulatorGateway(url=sim_url, timeout=30)
     outgoing = [
@@ -156,18 +188,23 @@ def baseline(sim_url: str, rows: list, batch: int) -> float:
         for out_id, mobile, params in rows
     ]
     http(f"{sim_url}/reset", "POST")
+    sim_cpu, own_cpu = cpu_seconds([sim_pid]), time.process_time()
     started = time.perf_counter()
     for start in range(0, len(outgoing), batch):
         results = gateway.send(outgoing[start : start + batch])
         assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
     elapsed = time.perf_counter() - started
+    cpu = {
+        "client": time.process_time() - own_cpu,
+        "simulator": cpu_used(sim_cpu, cpu_seconds([sim_pid])),
+    }
     gateway.client.close()
     stats = http(f"{sim_url}/stats")
     assert stats["unique"] == len(rows) and stats["duplicates"] == 0, stats
-    return len(rows) / elapsed
+    return {"rate": len(rows) / elapsed, "cpu": cpu}
 
 
-def timed_run(env, dsn, sim_url, n, commands, timeout) -> dict:
+def timed_run(env, dsn, sim_url, sim_pid, n, commands, timeout) -> dict:
     """Start the workers, wait until they poll, make every message due, time until none is
     queued or sending; stop the workers; check that each message went out exactly once."""
     http(f"{sim_url}/reset", "POST")
@@ -183,6 +220,13 @@ def timed_run(env, dsn, sim_url, n, commands, timeout) -> dict:
                 lambda: db.execute(POLLING).fetchone()[0] >= len(commands),
                 timeout=120,
             )
+            backends = [pid for (pid,) in db.execute(BACKENDS)]
+            groups = {
+                "workers": [p.pid for p in procs],
+                "database": backends,
+                "simulator": [sim_pid],
+            }
+            before = {k: cpu_seconds(v) for k, v in groups.items()}
             db.execute("UPDATE messaging_message SET due_at = now()")
             started = time.perf_counter()
             wait_for(
@@ -192,6 +236,7 @@ def timed_run(env, dsn, sim_url, n, commands, timeout) -> dict:
                 every=0.02,
             )
             elapsed = time.perf_counter() - started
+            cpu = {k: cpu_used(before[k], cpu_seconds(v)) for k, v in groups.items()}
             statuses = dict(db.execute("SELECT status, count(*) FROM messaging_message GROUP BY 1"))
     finally:
         stop(procs)
@@ -199,7 +244,7 @@ def timed_run(env, dsn, sim_url, n, commands, timeout) -> dict:
     assert statuses == {"sent": n}, statuses
     # Two live workers never send the same message (SPEC §12); nothing is lost.
     assert stats["unique"] == n and stats["duplicates"] == 0, stats
-    return {"rate": n / elapsed, "seconds": elapsed, "duplicates": stats["duplicates"]}
+    return {"rate": n / elapsed, "seconds": elapsed, "duplicates": stats["duplicates"], "cpu": cpu}
 
 
 def requeue(dsn: str) -> None:
@@ -224,7 +269,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 messages (under a minute)")
     parser.add_argument("--messages", type=int, help="default 100,000 (10,000 with --quick)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=100, help="SUNSHINE_SMS_BATCH")
+    parser.add_argument(
+        "--batch", type=int, default=100, help="messages per gateway call, both sides (<= 100)"
+    )
+    parser.add_argument(
+        "--claim", type=int, default=500, help="messages per claim: SUNSHINE_SMS_BATCH"
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds for the sending")
     parser.add_argument("--profile", type=Path, help="write a cProfile per worker here")
     args = parser.parse_args()
@@ -239,7 +289,7 @@ def main() -> None:
     simulator = None
     try:
         with tempfile.TemporaryDirectory(prefix="sms-bench-") as tmp:
-            env = child_env(Path(tmp), dsn, sim_url, args.batch)
+            env = child_env(Path(tmp), dsn, sim_url, args.claim)
             log(f"migrating {name} …")
             run(env, ["manage.py", "migrate", "--noinput", "-v", "0"], timeout=300)
             sim_args = ["--port", str(port), "--receipt-delay", "1", "--seed", str(SEED)]
@@ -256,27 +306,34 @@ def main() -> None:
             )
             log(f"  {made}")
             rows = _sms_child.messages(n, SEED)
-            base = baseline(sim_url, rows, args.batch)
-            log(f"baseline: {base:,.0f} messages/s (one loop, batches of {args.batch})")
+            bare = baseline(sim_url, simulator.pid, rows, args.batch)
+            base = bare["rate"]
+            log(
+                f"baseline: {base:,.0f} messages/s (one loop, batches of {args.batch}); "
+                f"CPU µs/message {per_message(bare['cpu'], n)}"
+            )
             commands = []
             for i in range(args.workers):
                 cmd = [sys.executable]
                 if args.profile:
                     cmd += ["-m", "cProfile", "-o", str(args.profile / f"worker-{i}.prof")]
                 commands.append(cmd + WORKER)
-            result = timed_run(env, dsn, sim_url, n, commands, args.timeout)
+            result = timed_run(env, dsn, sim_url, simulator.pid, n, commands, args.timeout)
             log(
                 f"platform: {result['rate']:,.0f} messages/s ({args.workers} workers, "
-                f"{result['seconds']:.1f} s, {result['duplicates']} duplicates)"
+                f"{result['seconds']:.1f} s, {result['duplicates']} duplicates); "
+                f"CPU µs/message {per_message(result['cpu'], n)}"
             )
             requeue(dsn)
-            raw_cmd = [sys.executable, "bench/_sms_child.py", "raw", "--batch", str(args.batch)]
+            raw_cmd = [sys.executable, "bench/_sms_child.py", "raw", "--claim", str(args.claim)]
+            raw_env = {**env, "BENCH_DSN": dsn}
             floor = timed_run(
-                {**env, "BENCH_DSN": dsn}, dsn, sim_url, n, [raw_cmd] * args.workers, args.timeout
+                raw_env, dsn, sim_url, simulator.pid, n, [raw_cmd] * args.workers, args.timeout
             )
             log(
                 f"raw outbox (diagnostic): {floor['rate']:,.0f} messages/s "
-                f"({args.workers} bare psycopg workers, {floor['seconds']:.1f} s)"
+                f"({args.workers} bare psycopg workers, {floor['seconds']:.1f} s); "
+                f"CPU µs/message {per_message(floor['cpu'], n)}"
             )
     finally:
         if simulator is not None:
@@ -298,9 +355,15 @@ def main() -> None:
                 "messages": n,
                 "workers": args.workers,
                 "batch": args.batch,
+                "claim": args.claim,
                 "duplicates": result["duplicates"],
                 "raw_outbox": round(floor["rate"], 1),
                 "ratio_vs_raw_outbox": round(result["rate"] / floor["rate"], 3),
+                "cpu_us_per_message": {
+                    "platform": per_message(result["cpu"], n),
+                    "raw_outbox": per_message(floor["cpu"], n),
+                    "baseline": per_message(bare["cpu"], n),
+                },
             }
         )
     )

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
 from sunshine.core import audit, jobs
@@ -102,24 +102,37 @@ def _chunks(seq: list, n: int = _ID_CHUNK):
 
 def campaign_message_is_stale(message: Message) -> bool:
     """True for a campaign message that must not go out any more: its enrolment is closed, or
-    the message was planned with an older campaign version than its enrolment now follows.
-    Non-campaign messages cost nothing; a campaign message costs one query."""
-    parts = source_parts(message.source or "")
-    if parts is None:
-        return False
-    # The message's version is read again: a re-plan may have re-stamped it after the claim.
-    row = (
-        Enrolment.objects.filter(pk=parts[1])
-        .annotate(fv=Subquery(Message.objects.filter(pk=message.pk).values("fire_version")[:1]))
-        .values_list("status", "campaign_version", "fv")
-        .first()
-    )
-    if row is None:
-        return False
-    status, version, fire_version = row
-    if fire_version is None:
-        fire_version = message.fire_version
-    return status != Enrolment.ACTIVE or fire_version < version
+    the message was planned with an older campaign version than its enrolment now follows."""
+    return message.pk in campaign_messages_stale([message])
+
+
+def campaign_messages_stale(messages: Iterable) -> set[int]:
+    """The ids of the campaign messages among `messages` (anything with pk, source and
+    fire_version) that must not go out any more (see campaign_message_is_stale). A batch
+    costs two queries when it holds campaign messages, none otherwise."""
+    enrolment_of, planned = {}, {}
+    for m in messages:
+        parts = source_parts(m.source or "")
+        if parts is not None:
+            enrolment_of[m.pk], planned[m.pk] = parts[1], m.fire_version
+    if not enrolment_of:
+        return set()
+    enrolments, versions = {}, {}
+    for ids in _chunks(sorted(set(enrolment_of.values()))):
+        rows = Enrolment.objects.filter(pk__in=ids).values_list("pk", "status", "campaign_version")
+        enrolments.update((pk, (status, version)) for pk, status, version in rows)
+    # The messages' versions are read again: a re-plan may have re-stamped them after the claim.
+    for ids in _chunks(sorted(enrolment_of)):
+        versions.update(Message.objects.filter(pk__in=ids).values_list("pk", "fire_version"))
+    stale = set()
+    for pk, enrolment_id in enrolment_of.items():
+        row = enrolments.get(enrolment_id)
+        if row is None:
+            continue
+        status, version = row
+        if status != Enrolment.ACTIVE or versions.get(pk, planned[pk]) < version:
+            stale.add(pk)
+    return stale
 
 
 # ---- campaigns and their events -------------------------------------------------------------

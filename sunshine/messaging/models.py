@@ -39,7 +39,8 @@ class Message(models.Model):
     """One SMS in the outbox. `out_id` goes to the gateway (OutId) and comes back in receipts:
     a message resent after a crash carries the same one."""
 
-    # Indexes are few on purpose: campaigns write millions of rows here (see Meta).
+    # Indexes are few and partial on purpose: campaigns write millions of rows here, and each
+    # send updates a row twice (claimed, sent); every index entry is paid on each (see Meta).
     out_id = models.CharField("发送编号", max_length=40)
     mobile = models.CharField("手机号码", max_length=11)
     resident = models.ForeignKey(
@@ -49,6 +50,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # nothing reads messages by resident
     )
     place = models.ForeignKey(
         "places.Place",
@@ -100,10 +102,20 @@ class Message(models.Model):
         verbose_name_plural = "短信"
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "due_at"], name="message_due"),
+            # Only the rows a worker may claim: a sent row leaves this index.
+            models.Index(
+                fields=["status", "due_at"],
+                name="message_due",
+                condition=models.Q(status__in=[rules.QUEUED, rules.SENDING]),
+            ),
             models.Index(fields=["programme", "created_at"], name="message_ledger"),
             models.Index(fields=["mobile", "sent_at"], name="message_mobile_sent"),
-            models.Index(fields=["provider_id"], name="message_provider_id"),
+            # Receipts look sent rows up; queued rows have no provider id yet.
+            models.Index(
+                fields=["provider_id"],
+                name="message_provider_id",
+                condition=~models.Q(provider_id=""),
+            ),
             models.Index(
                 fields=["place_path"], name="message_path_like", opclasses=["varchar_pattern_ops"]
             ),

@@ -2,6 +2,7 @@
 quiet hours, templates, opt-out words, retry backoff, late enrolment."""
 
 import datetime as dt
+import functools
 import re
 import string
 from decimal import Decimal
@@ -79,6 +80,11 @@ _FIELD = re.compile(r"\{(\w+)\}")
 
 def template_params(body: str) -> list[str]:
     """The named parameters a template uses, in order, once each: "{name}您好" → ["name"]."""
+    return list(_template_params(body))
+
+
+@functools.lru_cache(maxsize=512)  # a send renders the same few templates thousands of times
+def _template_params(body: str) -> tuple[str, ...]:
     try:
         names = [f for _, f, _, _ in string.Formatter().parse(body) if f is not None]
     except ValueError as exc:
@@ -91,11 +97,11 @@ def template_params(body: str) -> list[str]:
             )
         if name not in out:
             out.append(name)
-    return out
+    return tuple(out)
 
 
 def render(body: str, params: dict) -> str:
-    missing = [p for p in template_params(body) if p not in params or params[p] in (None, "")]
+    missing = [p for p in _template_params(body) if p not in params or params[p] in (None, "")]
     if missing:
         raise KeyError("缺少模板参数：" + "、".join(missing))
     return body.format(**{k: str(v) for k, v in params.items()})

@@ -7,7 +7,7 @@ import pytest
 
 from sunshine.core.errors import ServiceError
 from sunshine.messaging import rules, services
-from sunshine.messaging.models import CallTask, Message, OptOut, Reply
+from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Reply
 from sunshine.messaging.testing import RecordingGateway
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +129,40 @@ class TestDispatch:
         assert len(gw.sent) == 2
         waiting = Message.objects.get(status=rules.QUEUED)
         assert waiting.due_at == dt.datetime(2026, 11, 29, 8, 0, tzinfo=SH)
+
+    def test_a_claim_larger_than_the_gateway_batch_goes_out_in_several_calls_each_once(
+        self, settings
+    ):
+        settings.SUNSHINE_SMS_BATCH = 5
+        for i in range(5):
+            enqueue(mobile=f"1390000{i:04d}")
+
+        class SmallBatches(RecordingGateway):
+            max_batch = 2
+            calls: list[int] = []
+
+            def send(self, batch):
+                self.calls.append(len(batch))
+                return super().send(batch)
+
+        gw = SmallBatches()
+        assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 5
+        assert gw.calls == [2, 2, 1]
+        assert set(Message.objects.values_list("status", flat=True)) == {rules.SENT}
+        sent = Attempt.objects.filter(event="sent").values_list("message_id", flat=True)
+        assert sorted(sent) == sorted(Message.objects.values_list("pk", flat=True))
+
+    def test_a_template_edited_past_a_waiting_messages_parameters_fails_only_that_message(self):
+        services.template_save(actor=None, code="t", name="t", body="{name}您好")
+        stuck = enqueue(template="t", params={"name": "张三"}, body="")
+        plain = enqueue(mobile="13900001111")
+        services.template_save(actor=None, code="t", name="t", body="{name}您好，{date}检查")
+        gw = RecordingGateway()
+        assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 1
+        assert [o.out_id for o in gw.sent] == [plain.out_id]
+        stuck.refresh_from_db()
+        assert stuck.status == rules.FAILED and "date" in stuck.error
+        assert CallTask.objects.filter(message=stuck).exists()
 
     def test_essential_messages_are_not_rate_limited(self, settings):
         settings.SUNSHINE_SMS_PER_NUMBER_PER_DAY = 1
