@@ -144,7 +144,7 @@ def followup_list_for_actor(
     """Follow-ups in the actor's scope; open ones first, the earliest due first."""
     today = today or timezone.localdate()
     qs = scoping.scope(FollowUp.objects.all(), actor).select_related(
-        "registration", "registration__place", "call_task"
+        "registration", "registration__place__parent", "call_task"
     )
     if kind:
         qs = qs.filter(kind=kind)
@@ -188,7 +188,7 @@ def registration_get_for_actor(actor, registration_id: int, *, write: bool = Fal
 
 def pregnancy_list_for_actor(actor, *, status: str = "") -> QuerySet[Pregnancy]:
     qs = scoping.scope(Pregnancy.objects.all(), actor).select_related(
-        "registration", "registration__place"
+        "registration", "registration__place__parent"
     )
     if status:
         qs = qs.filter(status=status)

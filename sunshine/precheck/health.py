@@ -14,7 +14,7 @@ from sunshine.precheck.models import Assessment, CheckItem, Counselling, Registr
 def registration_get_for_health(actor, registration_id, *, write: bool = False) -> Registration:
     """The couple's registration (no health data yet), or Http404 outside the actor's scope."""
     return scoping.get_for_actor(
-        Registration.objects.select_related("place"), actor, write=write, pk=registration_id
+        Registration.objects.select_related("place__parent"), actor, write=write, pk=registration_id
     )
 
 
@@ -89,7 +89,7 @@ def worklist_for_actor(actor) -> QuerySet[Registration]:
                 counselled=False,
             )
         )
-        .select_related("place", "assessment")
+        .select_related("place__parent", "assessment")
         .order_by("updated_at", "id")
     )
 

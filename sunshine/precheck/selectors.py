@@ -25,7 +25,7 @@ from sunshine.precheck.models import Appointment, Institution, Registration, Slo
 def registration_list_for_actor(
     actor, *, q: str = "", status: str = "", place_code: str = ""
 ) -> QuerySet[Registration]:
-    qs = scoping.scope(Registration.objects.select_related("place"), actor)
+    qs = scoping.scope(Registration.objects.select_related("place__parent"), actor)
     if status:
         qs = qs.filter(status=status)
     if place_code:
@@ -253,7 +253,7 @@ def appointment_day_list(institution: Institution, day: dt.date) -> QuerySet[App
             slot__starts_at__lt=start + dt.timedelta(days=1),
         )
         .exclude(status=Appointment.CANCELLED)
-        .select_related("registration__place", "slot")
+        .select_related("registration__place__parent", "slot")
         .order_by("slot__starts_at", "registration__number")
     )
 

@@ -157,6 +157,9 @@ TIMELINE_LABELS = {
     "precheck_appointment.cancel": "取消预约",
     "precheck_appointment.answer": "短信回复",
     "precheck_appointment.mark": "登记到检情况",
+    # The results services write these on the registration too (no values in the log).
+    "precheck.results_save": "录入检查结果",
+    "precheck.assessment_make": "风险评估",
 }
 
 
