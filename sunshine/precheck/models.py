@@ -10,6 +10,7 @@ for the one scoping mechanism."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from sunshine.places.models import Place
 
@@ -199,7 +200,8 @@ class Registration(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    # Set by the service from its `now` (an imported or back-dated registration keeps its date).
+    created_at = models.DateTimeField("登记时间", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     closed_at = models.DateTimeField("结束时间", null=True, blank=True)
     close_reason = models.CharField("结束原因", max_length=200, blank=True)

@@ -229,6 +229,7 @@ def registration_create(
         consent_text=CONSENT_VERSION,
         planned_month=planned_month.replace(day=1) if planned_month else None,
         created_by=actor if _is_user(actor) else None,
+        created_at=now,
     )
     for _ in range(20):
         reg.number = _next_number(today)

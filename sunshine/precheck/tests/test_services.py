@@ -38,6 +38,7 @@ class TestRegistrationCreate:
         assert reg.number == "HY202612030001"
         assert reg.status == Registration.REGISTERED and reg.channel == Registration.ONLINE
         assert reg.consent_data and reg.consent_sms and reg.consent_at == now
+        assert reg.created_at == now  # the service's clock, not the save's (back-dated entry)
         assert reg.consent_text == services.CONSENT_VERSION
         assert reg.place_path == world.village.path
         assert AuditEntry.objects.filter(action="precheck_registration.create").count() == 1
