@@ -97,7 +97,11 @@ class CoupleForm(forms.Form):
 
 
 def _slot_label(slot) -> str:
-    slot.when = services.slot_time_text(slot.starts_at)  # for the templates
+    # For the templates: the whole time, and its day and hours apart (choices grouped by day).
+    slot.when = services.slot_time_text(slot.starts_at)
+    slot.day, _, slot.hours = slot.when.partition("）")
+    slot.day += "）"
+    slot.hours += "–" + timezone.localtime(slot.ends_at).strftime("%H:%M")
     return f"{slot.when}　余{slot.free}个号"
 
 
