@@ -639,6 +639,20 @@ def receipts_record(payload: list[dict], *, now: dt.datetime | None = None) -> i
     return n
 
 
+def _last_place(mobile: str) -> str:
+    """A number not in the people registry (a migrant, a couple registered for a check): the
+    place of the last message we sent it, so the reply reaches the staff of that place rather
+    than nobody. Messages queued without a place (the Rh registry's) reveal nothing here."""
+    return (
+        Message.objects.filter(mobile=mobile)
+        .exclude(place_path="")
+        .order_by("-id")
+        .values_list("place_path", flat=True)
+        .first()
+        or ""
+    )
+
+
 def replies_receive(payload: list[dict]) -> int:
     """Alibaba SmsUp pushes (a JSON array), idempotent by sequence_id; each reply is matched to
     a person and routed: opt-out, opt-in, a numbered answer, or the consultation inbox."""
@@ -661,7 +675,7 @@ def replies_receive(payload: list[dict]) -> int:
                 content=content,
                 sequence_id=seq,
                 resident=resident,
-                place_path=resident.place_path if resident else "",
+                place_path=resident.place_path if resident else _last_place(phone),
                 route="inbox",
             )
             if intent == "optout":

@@ -241,6 +241,15 @@ class TestReplies:
         self._push("订阅", seq="s2")
         assert enqueue().status == rules.QUEUED
 
+    def test_a_number_outside_the_registry_gets_the_place_of_the_last_message_sent_to_it(
+        self, world
+    ):
+        enqueue(place=world.village, mobile="13800005555")
+        self._push("请问检查要带什么？", phone="13800005555")
+        assert Reply.objects.get().place_path == world.village.path
+        self._push("还有一个问题", seq="s2", phone="13800009999")  # never texted: no place
+        assert Reply.objects.get(sequence_id="s2").place_path == ""
+
     def test_a_repeated_push_is_stored_once(self):
         assert self._push("你好") == 1
         assert self._push("你好") == 0
