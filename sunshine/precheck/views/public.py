@@ -4,10 +4,10 @@ shows a full name, ID number or mobile."""
 
 import time
 
-from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from sunshine.core import throttle
 from sunshine.core.errors import ServiceError
 from sunshine.core.middleware import client_ip
 from sunshine.places.models import Place
@@ -146,7 +146,7 @@ def _lookup(request):
     error = ""
     if request.method == "POST":
         key = _failures_key(request)
-        if (cache.get(key) or 0) >= LOOKUP_LIMIT:
+        if throttle.exhausted(key, LOOKUP_LIMIT):
             error = TOO_MANY
         elif form.is_valid():
             reg = selectors.registration_lookup_public(
@@ -155,10 +155,6 @@ def _lookup(request):
             if reg is not None:
                 request.session[MY_KEY] = {"id": reg.pk, "until": time.time() + MY_SECONDS}
                 return redirect("precheck:my")
-            if cache.add(key, 1, LOOKUP_WINDOW) is False:
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, LOOKUP_WINDOW)
+            throttle.count(key, LOOKUP_WINDOW)
             error = NOT_FOUND
     return render(request, "precheck/my_lookup.html", {"form": form, "error": error})

@@ -352,6 +352,19 @@ class TestPublicPages:
         assert notice(wrong) == notice(right)
         assert Message.objects.filter(source=f"rhregistry:donor:{d.pk}:withdraw").count() == 1
 
+    def test_withdraw_tries_per_address_are_limited(self, client, world):
+        from sunshine.rhregistry.views.public import WITHDRAW_LIMIT
+
+        d = rh.donor(world.village, mobile="13712340000")
+        for n in range(WITHDRAW_LIMIT):
+            client.post("/rh/withdraw/", {"id_number": d.id_number, "mobile": f"137{n:04d}9999"})
+        body = client.post(
+            "/rh/withdraw/", {"id_number": d.id_number, "mobile": "13712340000"}
+        ).content.decode()
+        assert "尝试次数过多" in body
+        d.refresh_from_db()
+        assert d.is_active  # the right pair, but too late from this address
+
     def test_withdraw_bad_input(self, client, world):
         body = client.post("/rh/withdraw/", {"id_number": "12", "mobile": ""}).content.decode()
         assert "身份证号码应为18位" in body or "请填写登记时的手机号码" in body

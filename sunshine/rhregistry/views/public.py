@@ -6,7 +6,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from sunshine.core import throttle
 from sunshine.core.errors import ServiceError
+from sunshine.core.middleware import client_ip
 from sunshine.rhregistry import forms, rules, selectors, services
 
 JOIN_DONE = (
@@ -18,6 +20,11 @@ WITHDRAW_DONE = (
     "如果没有收到短信，说明填写的身份证号码和手机号码与登记的不一致，请核对后再试，"
     "或打电话请工作人员帮助撤回。"
 )
+
+# Withdrawing needs the ID number and the mobile: tries per address are limited, so nobody can
+# walk through numbers to withdraw other people.
+WITHDRAW_LIMIT, WITHDRAW_WINDOW = 10, 3600
+TOO_MANY = "尝试次数过多，请一小时后再试，或打电话请工作人员帮助撤回。"
 
 
 def _add(form, exc: ServiceError) -> None:
@@ -70,7 +77,12 @@ def join(request):
 @require_http_methods(["GET", "POST"])
 def withdraw(request):
     form = forms.WithdrawForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    key = f"rh:withdraw:{client_ip(request)}"
+    if request.method == "POST" and throttle.exhausted(key, WITHDRAW_LIMIT):
+        form.is_valid()  # keep what was typed on the page
+        form.add_error(None, TOO_MANY)
+    elif request.method == "POST" and form.is_valid():
+        throttle.count(key, WITHDRAW_WINDOW)
         try:
             services.donor_withdraw_public(
                 id_number=form.cleaned_data["id_number"], mobile=form.cleaned_data["mobile"]
