@@ -170,6 +170,14 @@ def _article():
     )
 
 
+def _check_item():
+    from sunshine.precheck import catalogue
+    from sunshine.precheck.models import CheckItem
+
+    catalogue.load(CheckItem)
+    return CheckItem.objects.get(code="glucose")
+
+
 def value_tables(world):
     own_audit = _audit_in(world, world.village)
     other_audit = _audit_in(world, world.other_village)
@@ -207,6 +215,8 @@ def value_tables(world):
         "template_code": lambda: "scope-remind",
         "registration_id": lambda: own_registration.pk,
         "article_id": lambda: own_article.pk,
+        # The check catalogue is county-wide data (no place): "other" is an item that does not exist.
+        "checkitem_id": lambda: _check_item().pk,
         "followup_id": lambda: own_followup.pk,
         "pregnancy_id": lambda: own_pregnancy.pk,
     }
@@ -225,6 +235,7 @@ def value_tables(world):
         "template_code": lambda: "no-such-template",
         "registration_id": lambda: other_registration.pk,
         "article_id": lambda: 987654321,
+        "checkitem_id": lambda: 987654321,
         "followup_id": lambda: other_followup.pk,
         "pregnancy_id": lambda: other_pregnancy.pk,
     }

@@ -1,6 +1,6 @@
 """The national programme's 19 items (DOMAIN "Free pre-pregnancy eugenic health check"): five
 basic services and fourteen medical examinations. Loaded into CheckItem by a data migration;
-a county edits them in the admin afterwards (the official split is unconfirmed, so it is
+a county edits them at /staff/precheck/catalogue/ afterwards (the official split is unconfirmed, so it is
 data). Reference ranges are common adult ranges, to be confirmed by the county's laboratory.
 
 Each row: (number, code, name, kind, applies_to, result_type, unit, low, high, abnormal_risk,
@@ -106,3 +106,57 @@ def load(CheckItem) -> int:
     ]
     CheckItem.objects.bulk_create(new)
     return len(new)
+
+
+# ---- editing (the county's own list) --------------------------------------------------------
+
+
+def item_update(
+    *,
+    actor,
+    item,
+    name: str,
+    unit: str = "",
+    ref_low=None,
+    ref_high=None,
+    abnormal_risk: str,
+    description: str = "",
+    is_active: bool = True,
+):
+    """A county corrects an item: its name, unit and reference range (its laboratory's), what an
+    abnormal result means for the risk, or stops using it. Number, code, kind, who it applies to
+    and the result type stay: results already entered depend on them. County writers only."""
+    from django.db import transaction
+
+    from sunshine.core import audit
+    from sunshine.core.errors import ServiceError
+    from sunshine.precheck import content
+
+    if not content.can_set_targets(actor):  # the same rule: a writer at county level or above
+        raise ServiceError("检查项目由县级统一维护。")
+    name, unit, description = ((v or "").strip() for v in (name, unit, description))
+    if not name:
+        raise ServiceError("请填写项目名称。", field="name")
+    if abnormal_risk not in {c for c, _ in item.RISK_CHOICES}:
+        raise ServiceError("请选择异常时的风险等级。", field="abnormal_risk")
+    if item.result_type == item.VALUE:
+        if ref_low is None or ref_high is None:
+            raise ServiceError("数值项目请填写参考下限和上限。", field="ref_low")
+        if ref_low >= ref_high:
+            raise ServiceError("参考下限应小于上限。", field="ref_high")
+        if not unit:
+            raise ServiceError("数值项目请填写单位。", field="unit")
+    fields = ["name", "unit", "ref_low", "ref_high", "abnormal_risk", "description", "is_active"]
+    with transaction.atomic():
+        before = audit.snapshot(item, fields)
+        item.name, item.unit, item.description = name[:50], unit[:20], description[:200]
+        item.ref_low, item.ref_high = ref_low, ref_high
+        item.abnormal_risk, item.is_active = abnormal_risk, bool(is_active)
+        item.save(update_fields=fields)
+        audit.record(
+            actor=actor,
+            action="precheck_checkitem.update",
+            obj=item,
+            changes=audit.diff(item, fields, before),
+        )
+    return item

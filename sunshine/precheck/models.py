@@ -20,7 +20,7 @@ SUBJECT_CHOICES = [(WOMAN, "女方"), (MAN, "男方")]
 
 class CheckItem(models.Model):
     """One of the national programme's 19 items, as data (DOMAIN: the exact split is
-    unconfirmed, so a county edits it in the admin rather than in code)."""
+    unconfirmed, so a county edits it on a staff page rather than in code)."""
 
     EXAM, SERVICE = "exam", "service"
     KIND_CHOICES = [(EXAM, "医学检查"), (SERVICE, "基本服务")]

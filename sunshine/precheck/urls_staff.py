@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from sunshine.precheck.views import catalogue as catalogue_views  # the check catalogue
 from sunshine.precheck.views import content as content_views  # portal content
 from sunshine.precheck.views import followups as followup_views  # follow-ups
 from sunshine.precheck.views import results as results_views
@@ -149,6 +150,12 @@ urlpatterns: list = [
     path("targets/", content_views.target_list, name="targets"),
     path("targets/export.xlsx", content_views.target_export, name="target-export"),
     path("targets/import/", content_views.target_import, name="target-import"),
+    path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
+    path(
+        "catalogue/<int:checkitem_id>/",
+        catalogue_views.catalogue_edit,
+        name="catalogue-edit",
+    ),
     path("stats/", stats_views.stats_page, name="stats"),
     path("stats/export.xlsx", stats_views.stats_export, name="stats-export"),
 ]
