@@ -128,7 +128,8 @@ def donor_register(
         channel=Donor.ONLINE if actor is None else Donor.STAFF,
         registered_by=actor,
     )
-    donor.full_clean(exclude=["place", "registered_by", "withdrawn_by"])
+    # The one-active-per-ID constraint is checked above (locked) and by the IntegrityError below.
+    donor.full_clean(exclude=["place", "registered_by", "withdrawn_by"], validate_constraints=False)
     try:
         with transaction.atomic():
             donor.save()
@@ -375,7 +376,7 @@ def contact_confirm(
     """The explicit confirmation: queue the one contact SMS (no patient identity)."""
     now = now or timezone.now()
     req = _lock(request, actor)
-    donor = Donor.objects.select_for_update().get(pk=req.donor_id)
+    donor = req.donor  # locked with the request by `_lock`
     if not donor.is_active:
         raise ServiceError("这位志愿者已撤回登记，不能联系。")
     if rules.EMERGENCY not in donor.consent_scope:

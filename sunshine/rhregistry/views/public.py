@@ -27,11 +27,6 @@ WITHDRAW_LIMIT, WITHDRAW_WINDOW = 10, 3600
 TOO_MANY = "尝试次数过多，请一小时后再试，或打电话请工作人员帮助撤回。"
 
 
-def _add(form, exc: ServiceError) -> None:
-    for field, message in exc.errors or [(None, exc.message)]:
-        form.add_error(field if field in form.fields else None, message)
-
-
 @require_GET
 def about(request):
     return render(request, "rhregistry/about.html", {"disclaimer": rules.DISCLAIMER})
@@ -59,7 +54,7 @@ def join(request):
             services.donor_remind_registered(donor_id=exc.donor_id)
             return redirect(reverse("rhregistry:join") + "?done=1")
         except ServiceError as exc:
-            _add(form, exc)
+            forms.add_service_error(form, exc)
         else:
             return redirect(reverse("rhregistry:join") + "?done=1")
     return render(
@@ -88,7 +83,7 @@ def withdraw(request):
                 id_number=form.cleaned_data["id_number"], mobile=form.cleaned_data["mobile"]
             )
         except ServiceError as exc:
-            _add(form, exc)
+            forms.add_service_error(form, exc)
         else:
             return redirect(reverse("rhregistry:withdraw") + "?done=1")
     return render(

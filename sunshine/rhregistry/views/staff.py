@@ -16,11 +16,6 @@ CAP = "rh.registry"
 PAGE_SIZE = 50
 
 
-def _add(form, exc: ServiceError) -> None:
-    for field, message in exc.errors or [(None, exc.message)]:
-        form.add_error(field if field in form.fields else None, message)
-
-
 @staff_required(CAP, hidden=True)
 @require_http_methods(["GET"])
 def donor_list(request):
@@ -69,7 +64,7 @@ def donor_create(request):
                 consent_scope=data["consent_scope"],
             )
         except ServiceError as exc:
-            _add(form, exc)
+            forms.add_service_error(form, exc)
         else:
             messages.success(request, "已代为登记，并已给志愿者发送登记短信。")
             return redirect("rhregistry_staff:donor-detail", donor_id=donor.pk)
@@ -105,7 +100,7 @@ def donor_identifiers(request, donor_id):
     donor = selectors.donor_get_for_actor(request.user, donor_id, reason=reason)
     values = selectors.donor_identifiers(request.user, donor, reason=reason)
     if request.htmx:
-        return render(request, "rhregistry/_identifiers.html", {"values": values})
+        return render(request, "people/_identifiers.html", {"values": values})
     return _detail(request, donor, values=values)
 
 
@@ -145,7 +140,7 @@ def search(request):
                 reason=data["reason"],
             )
         except ServiceError as exc:
-            _add(form, exc)
+            forms.add_service_error(form, exc)
         else:
             return redirect("rhregistry_staff:search-results", search_id=found.pk)
     recent = selectors.search_list_for_actor(request.user)[:10]
