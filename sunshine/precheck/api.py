@@ -1,17 +1,38 @@
 """Staff API of 好孕好运, mounted at /api/staff/precheck/ (session login, scoped selectors)."""
 
-from ninja import Router
+import datetime as _dt
+import json
+
+from django.core.exceptions import BadRequest, PermissionDenied
+from ninja import Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import django_auth
+from pydantic import ValidationError
+
+from sunshine.core.errors import ServiceError
+from sunshine.core.masking import mask_id_number, mask_mobile
+from sunshine.precheck import content, followups, health, selectors, services, stats
+from sunshine.precheck import results as results_services
 
 router = Router(tags=["好孕好运"], auth=django_auth)
+
+
+def _need(request, capability: str) -> None:
+
+    if not request.user.can(capability):
+        raise PermissionDenied
+
+
+def _mapped(qs, mapper):
+    """A page that ninja's pagination slices lazily (the API's shared _MappedPage)."""
+    from sunshine.api.views import _MappedPage
+
+    return _MappedPage(qs, mapper)
 
 
 # results ------------------------------------------------------------------------------------
 # Results of a couple's checks (health data): clinic doctors only (precheck.health), scoped by
 # the same selectors as the pages; every read is audited.
-import datetime as _dt  # noqa: E402
-
-from ninja import Schema, Status  # noqa: E402
 
 
 class ResultOut(Schema):
@@ -93,23 +114,15 @@ def _results_out(record) -> dict:
     }
 
 
-def _doctor(request) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    if not request.user.can("precheck.health"):
-        raise PermissionDenied
-
-
 @router.get(
     "/registrations/{registration_id}/results",
     response=ResultsOut,
     summary="一对夫妇的检查结果和风险评估（健康信息，记入审计日志）",
 )
 def results_get(request, registration_id: int):
-    from sunshine.precheck import health
 
-    _doctor(request)
-    registration = health.registration_get_for_health(request.user, registration_id)
+    _need(request, "precheck.health")
+    registration = selectors.registration_get_for_actor(request.user, registration_id)
     return _results_out(health.health_record(request.user, registration, reason="接口读取"))
 
 
@@ -121,12 +134,9 @@ def results_get(request, registration_id: int):
     "异常标记按参考范围和Rh判定，可不填；填了须与判定一致。",
 )
 def results_post(request, registration_id: int, payload: ResultsIn):
-    from sunshine.core.errors import ServiceError
-    from sunshine.precheck import health
-    from sunshine.precheck import results as results_services
 
-    _doctor(request)
-    registration = health.registration_get_for_health(request.user, registration_id, write=True)
+    _need(request, "precheck.health")
+    registration = selectors.registration_get_for_actor(request.user, registration_id, write=True)
     items = {i.code: i for i in health.result_items()}
     items.update({str(i.number): i for i in items.values()})
     unknown = [e.item for e in payload.entries if e.item not in items]
@@ -151,7 +161,6 @@ def results_post(request, registration_id: int, payload: ResultsIn):
 # follow-ups ---------------------------------------------------------------------------------
 # Early-pregnancy and outcome follow-ups for operators and doctors (precheck.followup), scoped
 # like the pages; mobiles masked. Recording is the same service as the page's outcome form.
-from ninja.pagination import LimitOffsetPagination, paginate  # noqa: E402
 
 
 class FollowUpOut(Schema):
@@ -190,7 +199,6 @@ class FollowUpErrorOut(Schema):
 
 
 def _followup_out(f) -> dict:
-    from sunshine.core.masking import mask_mobile
 
     reg = f.registration
     return {
@@ -210,43 +218,18 @@ def _followup_out(f) -> dict:
     }
 
 
-def _followup_capability(request) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    if not request.user.can("precheck.followup"):
-        raise PermissionDenied
-
-
-class _FollowUpPage:
-    """Sliced lazily by ninja's pagination; each page's rows mapped to the output."""
-
-    def __init__(self, qs):
-        self.qs = qs
-
-    def __len__(self):
-        return self.qs.count()
-
-    def __getitem__(self, item):
-        return [_followup_out(f) for f in self.qs[item]]
-
-
 @router.get("/followups", response=list[FollowUpOut], summary="管辖范围内的随访（待随访的在前）")
 @paginate(LimitOffsetPagination)
 def followups_list(request, kind: str = "", status: str = "open", due: str = ""):
-    from sunshine.precheck import followups
 
-    _followup_capability(request)
+    _need(request, "precheck.followup")
     qs = followups.followup_list_for_actor(request.user, kind=kind, status=status, due=due)
-    return _FollowUpPage(qs)
+    return _mapped(qs, _followup_out)
 
 
 def _record_payload(request) -> FollowUpRecordIn:
     """The body, read after the scope check (so an object out of reach answers 404 whatever
     was sent): JSON, or form fields; an empty body is a call that reached nobody."""
-    import json
-
-    from django.core.exceptions import BadRequest
-    from pydantic import ValidationError
 
     try:
         if request.content_type == "application/json":
@@ -279,9 +262,8 @@ class FollowUpRecordOut(Schema):
     summary="一条随访的记录（已记录的答复属于健康信息，读取记入审计日志）",
 )
 def followup_record_get(request, followup_id: int):
-    from sunshine.precheck import followups
 
-    _followup_capability(request)
+    _need(request, "precheck.followup")
     f = followups.followup_get_for_actor(request.user, followup_id)
     return {
         "followup": _followup_out(f),
@@ -308,12 +290,8 @@ def followup_record_get(request, followup_id: int):
     },
 )
 def followup_record_api(request, followup_id: int):
-    from django.core.exceptions import BadRequest
 
-    from sunshine.core.errors import ServiceError
-    from sunshine.precheck import followups
-
-    _followup_capability(request)
+    _need(request, "precheck.followup")
     f = followups.followup_get_for_actor(request.user, followup_id, write=True)
     try:
         payload = _record_payload(request)
@@ -405,7 +383,6 @@ def _appointment_out(a) -> dict | None:
 
 
 def _registration_out(r, appointment=None) -> dict:
-    from sunshine.core.masking import mask_id_number, mask_mobile
 
     return {
         "id": r.pk,
@@ -443,24 +420,6 @@ def _slot_out(s) -> dict:
     }
 
 
-def _need(request, capability: str) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    if not request.user.can(capability):
-        raise PermissionDenied
-
-
-class _Mapped:
-    def __init__(self, qs, mapper):
-        self.qs, self.mapper = qs, mapper
-
-    def __len__(self):
-        return self.qs.count()
-
-    def __getitem__(self, item):
-        return [self.mapper(r) for r in self.qs[item]]
-
-
 @router.get(
     "/registrations",
     response=list[RegistrationOut],
@@ -468,11 +427,10 @@ class _Mapped:
 )
 @paginate(LimitOffsetPagination)
 def registrations_list(request, q: str = "", status: str = "", place: str = ""):
-    from sunshine.precheck import selectors
 
     _need(request, "precheck.view")
     qs = selectors.registration_list_for_actor(request.user, q=q, status=status, place_code=place)
-    return _Mapped(qs, _registration_out)
+    return _mapped(qs, _registration_out)
 
 
 @router.get(
@@ -481,7 +439,6 @@ def registrations_list(request, q: str = "", status: str = "", place: str = ""):
     summary="一对夫妇的登记和当前预约（号码打码）",
 )
 def registration_get(request, registration_id: int):
-    from sunshine.precheck import selectors
 
     _need(request, "precheck.view")
     reg = selectors.registration_get_for_actor(request.user, registration_id)
@@ -497,22 +454,19 @@ def registration_get(request, registration_id: int):
     "登记”，其他角色为“村（居）干部代登记”。",
 )
 def registration_post(request, payload: RegistrationIn):
-    from sunshine.accounts import roles
-    from sunshine.core.errors import ServiceError
-    from sunshine.precheck import selectors, services
-    from sunshine.precheck.models import Registration
 
     _need(request, "precheck.register")
     data = payload.dict()
     place = selectors.place_for_registration(data.pop("place_code"))
     slot_id = data.pop("slot_id")
     slot = selectors.slot_get_for_actor(request.user, slot_id) if slot_id else None
-    channel = (
-        Registration.CLINIC if request.user.role == roles.CLINIC_DOCTOR else Registration.CADRE
-    )
     try:
         reg = services.registration_create_and_book(
-            actor=request.user, channel=channel, place=place, slot=slot, **data
+            actor=request.user,
+            channel=services.staff_channel(request.user),
+            place=place,
+            slot=slot,
+            **data,
         )
     except ServiceError as exc:
         return Status(400, {"detail": exc.message, "errors": [list(x) for x in exc.errors]})
@@ -523,10 +477,9 @@ def registration_post(request, payload: RegistrationIn):
 @router.get("/slots", response=list[SlotOut], summary="可预约的时段（管辖范围内的服务机构）")
 @paginate(LimitOffsetPagination)
 def slots_list(request):
-    from sunshine.precheck import selectors
 
     _need(request, "precheck.view")
-    return _Mapped(selectors.slot_list_open_for_actor(request.user), _slot_out)
+    return _mapped(selectors.slot_list_open_for_actor(request.user), _slot_out)
 
 
 # -- articles, targets, statistics (portal content area) --------------------------------------
@@ -579,8 +532,6 @@ def _stats_town_out(t) -> dict:
     summary="好孕好运统计：各乡镇每月检查、覆盖率、风险评估、短信人均费用（管辖范围内）",
 )
 def stats_get(request, year: str = ""):
-    from sunshine.core.errors import ServiceError
-    from sunshine.precheck import content, stats
 
     _need(request, "precheck.stats")
     try:

@@ -8,6 +8,12 @@ description)."""
 
 from decimal import Decimal
 
+from django.db import transaction
+
+from sunshine.core import audit
+from sunshine.core.errors import ServiceError
+from sunshine.precheck import content
+
 S, E = "service", "exam"
 F, M, B = "F", "M", "B"
 FLAG, VALUE, TEXT = "flag", "value", "text"
@@ -111,6 +117,7 @@ def load(CheckItem) -> int:
 # ---- editing (the county's own list) --------------------------------------------------------
 
 
+@transaction.atomic
 def item_update(
     *,
     actor,
@@ -126,12 +133,6 @@ def item_update(
     """A county corrects an item: its name, unit and reference range (its laboratory's), what an
     abnormal result means for the risk, or stops using it. Number, code, kind, who it applies to
     and the result type stay: results already entered depend on them. County writers only."""
-    from django.db import transaction
-
-    from sunshine.core import audit
-    from sunshine.core.errors import ServiceError
-    from sunshine.precheck import content
-
     if not content.can_set_targets(actor):  # the same rule: a writer at county level or above
         raise ServiceError("检查项目由县级统一维护。")
     name, unit, description = ((v or "").strip() for v in (name, unit, description))
@@ -147,16 +148,15 @@ def item_update(
         if not unit:
             raise ServiceError("数值项目请填写单位。", field="unit")
     fields = ["name", "unit", "ref_low", "ref_high", "abnormal_risk", "description", "is_active"]
-    with transaction.atomic():
-        before = audit.snapshot(item, fields)
-        item.name, item.unit, item.description = name[:50], unit[:20], description[:200]
-        item.ref_low, item.ref_high = ref_low, ref_high
-        item.abnormal_risk, item.is_active = abnormal_risk, bool(is_active)
-        item.save(update_fields=fields)
-        audit.record(
-            actor=actor,
-            action="precheck_checkitem.update",
-            obj=item,
-            changes=audit.diff(item, fields, before),
-        )
+    before = audit.snapshot(item, fields)
+    item.name, item.unit, item.description = name[:50], unit[:20], description[:200]
+    item.ref_low, item.ref_high = ref_low, ref_high
+    item.abnormal_risk, item.is_active = abnormal_risk, bool(is_active)
+    item.save(update_fields=fields)
+    audit.record(
+        actor=actor,
+        action="precheck_checkitem.update",
+        obj=item,
+        changes=audit.diff(item, fields, before),
+    )
     return item

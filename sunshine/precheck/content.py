@@ -66,7 +66,7 @@ def article_create(*, actor, kind: str, title: str, body: str) -> Article:
 def article_update(*, actor, article: Article, kind: str, title: str, body: str) -> Article:
     kind, title, body = _article_clean(kind=kind, title=title, body=body)
     article = Article.objects.select_for_update().get(pk=article.pk)
-    before = {"kind": article.kind, "title": article.title, "body": article.body}
+    before = audit.snapshot(article, ["kind", "title", "body"])
     article.kind, article.title, article.body = kind, title, body
     changes = audit.diff(article, ["kind", "title", "body"], before)
     if not changes:
@@ -457,7 +457,7 @@ def target_table_for_actor(actor, *, years: list[int]) -> list[TargetRow]:
 
 
 def town_get_for_target(actor, code: str) -> Place:
-    """A town the actor reads, by code, or 404."""
+    """A town inside the actor's write scope, by code, or 404."""
     return scoping.get_for_actor(
         Place.objects.filter(level=place_rules.TOWN), actor, write=True, code=code
     )

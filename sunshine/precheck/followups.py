@@ -180,12 +180,6 @@ def followup_mobiles_reveal(actor, followup: FollowUp, *, reason: str = "") -> d
     return {"woman": reg.woman_mobile, "man": reg.man_mobile}
 
 
-def registration_get_for_actor(actor, registration_id: int, *, write: bool = False):
-    return scoping.get_for_actor(
-        Registration.objects.select_related("place"), actor, write=write, pk=registration_id
-    )
-
-
 def pregnancy_list_for_actor(actor, *, status: str = "") -> QuerySet[Pregnancy]:
     qs = scoping.scope(Pregnancy.objects.all(), actor).select_related(
         "registration", "registration__place__parent"
@@ -314,24 +308,18 @@ def after_assessment(*, actor, registration: Registration, now: dt.datetime | No
 @transaction.atomic
 def followups_open_due(*, now: dt.datetime | None = None) -> int:
     """Every open follow-up whose day has come gets its operator call task, once. Safe to run
-    twice and from two workers (rows are locked, the link is checked again after the lock)."""
+    twice and from two workers (one locking query; PostgreSQL checks the link again
+    after the lock)."""
     now = now or timezone.now()
     today = _today(now)
-    ids = list(
-        FollowUp.objects.filter(
-            status=FollowUp.OPEN, due_on__lte=today, call_task__isnull=True
-        ).values_list("pk", flat=True)
+    due = (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("registration", "registration__woman")
+        .filter(status=FollowUp.OPEN, due_on__lte=today, call_task__isnull=True)
+        .order_by("pk")
     )
     made = 0
-    for pk in ids:
-        followup = (
-            FollowUp.objects.select_for_update(of=("self",))
-            .select_related("registration", "registration__woman")
-            .filter(pk=pk, status=FollowUp.OPEN, call_task__isnull=True)
-            .first()
-        )
-        if followup is None:
-            continue
+    for followup in due:
         reg = followup.registration
         task = sms_services.calltask_create(
             actor=None,

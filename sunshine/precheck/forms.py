@@ -105,7 +105,21 @@ def _slot_label(slot) -> str:
     return f"{slot.when}　余{slot.free}个号"
 
 
-class PublicRegisterForm(CoupleForm):
+class _SlotChoices:
+    """A form's `slot` choices, grouped by institution for the template (_slot_choices.html)."""
+
+    def _set_slots(self, slots, head=()) -> None:
+        self.slots = list(slots)
+        self.fields["slot"].choices = [*head, *((str(s.pk), _slot_label(s)) for s in self.slots)]
+        self.slot_groups = selectors.group_by_institution(self.slots)
+
+    def chosen(self):
+        """The chosen slot, or None when none was chosen."""
+        pk = self.cleaned_data.get("slot")
+        return next((s for s in self.slots if str(s.pk) == pk), None) if pk else None
+
+
+class PublicRegisterForm(_SlotChoices, CoupleForm):
     """The couple's own form. The village list depends on the town chosen first (a GET step,
     so it works without JavaScript); slots are those of institutions serving that town."""
 
@@ -134,11 +148,7 @@ class PublicRegisterForm(CoupleForm):
         self.fields["woman_mobile"].help_text = "用于接收通知和查询预约。"
         villages = list(selectors.public_villages(town)) if town is not None else []
         self.fields["village"].choices = [("", "请选择"), *((v.code, v.name) for v in villages)]
-        self.slots = list(slots)
-        self.fields["slot"].choices = [("", "暂不预约，以后再约")] + [
-            (str(s.pk), _slot_label(s)) for s in self.slots
-        ]
-        self.slot_groups = selectors.group_by_institution(self.slots)
+        self._set_slots(slots, head=[("", "暂不预约，以后再约")])
 
 
 class StaffRegistrationForm(CoupleForm):
@@ -168,7 +178,7 @@ class RegistrationFilterForm(forms.Form):
     place = forms.CharField(label="区划编码", required=False, max_length=16)
 
 
-class BookForm(forms.Form):
+class BookForm(_SlotChoices, forms.Form):
     slot = forms.ChoiceField(
         label="预约时段",
         choices=[],
@@ -181,13 +191,7 @@ class BookForm(forms.Form):
 
     def __init__(self, *args, slots=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.slots = list(slots)
-        self.fields["slot"].choices = [(str(s.pk), _slot_label(s)) for s in self.slots]
-        self.slot_groups = selectors.group_by_institution(self.slots)
-
-    def chosen(self):
-        pk = int(self.cleaned_data["slot"])
-        return next(s for s in self.slots if s.pk == pk)
+        self._set_slots(slots)
 
 
 class ReasonForm(forms.Form):

@@ -11,13 +11,6 @@ from sunshine.precheck import rules
 from sunshine.precheck.models import Assessment, CheckItem, Counselling, Registration, Result
 
 
-def registration_get_for_health(actor, registration_id, *, write: bool = False) -> Registration:
-    """The couple's registration (no health data yet), or Http404 outside the actor's scope."""
-    return scoping.get_for_actor(
-        Registration.objects.select_related("place__parent"), actor, write=write, pk=registration_id
-    )
-
-
 def result_items() -> list[CheckItem]:
     """The active catalogue items that take a result (not 18 and 19), in catalogue order."""
     return [i for i in CheckItem.objects.filter(is_active=True) if rules.is_result_item(i)]

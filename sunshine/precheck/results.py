@@ -239,7 +239,9 @@ def result_notify(*, assessment_id: int, now=None):
     """Queue the 结果告知 SMS of an assessment (or the operator's call task). Runs on commit of
     assessment_make; returns the Message or CallTask."""
     now = now or timezone.now()
-    assessment = Assessment.objects.select_related("registration__place").get(pk=assessment_id)
+    assessment = Assessment.objects.select_related(
+        "registration__place", "registration__woman", "registration__man"
+    ).get(pk=assessment_id)
     reg = assessment.registration
     template = sms.template(sms.RESULT)
     params = result_params(reg, assessment.level)

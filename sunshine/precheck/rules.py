@@ -79,12 +79,18 @@ def range_label(item) -> str:
     return f"{text} {item.unit}".strip()
 
 
-def parse_number(item, value: str) -> Decimal:
-    """The number in a VALUE result ("5.2", "５.２", "5.2 mmol/L"), or ValueError in Chinese."""
+def _number_text(item, value: str) -> str:
+    """A VALUE result without spaces, full-width forms and a trailing unit."""
     text = _plain(value)
     unit = _plain(item.unit)
     if unit and text.lower().endswith(unit.lower()):
         text = text[: -len(unit)]
+    return text
+
+
+def parse_number(item, value: str) -> Decimal:
+    """The number in a VALUE result ("5.2", "５.２", "5.2 mmol/L"), or ValueError in Chinese."""
+    text = _number_text(item, value)
     hint = f"，如 {_fmt(item.ref_high) or '5.2'}" + (f"（单位 {item.unit}）" if item.unit else "")
     if not text:
         raise ValueError(f"「{item.name}」没有填写数值。")
@@ -167,11 +173,7 @@ def normalise_value(item, value: str) -> str:
 def _plain_number(item, value: str) -> str:
     """Keep the doctor's decimals ("5.20" stays "5.20"), drop the unit and full-width forms."""
     parse_number(item, value)
-    text = _plain(value)
-    unit = _plain(item.unit)
-    if unit and text.lower().endswith(unit.lower()):
-        text = text[: -len(unit)]
-    return text.lstrip("+")
+    return _number_text(item, value).lstrip("+")
 
 
 def flag_value(is_abnormal_: bool) -> str:

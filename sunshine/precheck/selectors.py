@@ -84,11 +84,14 @@ def registration_active_appointment(registration: Registration) -> Appointment |
     return registration_appointments(registration).filter(status__in=Appointment.ACTIVE).first()
 
 
-def registration_timeline(registration: Registration) -> list:
-    """The status history, from the audit log (registration and its appointments)."""
+def registration_timeline(registration: Registration, appointments=None) -> list:
+    """The status history, from the audit log (registration and its appointments; pass the
+    appointments when already loaded)."""
     from sunshine.core.models import AuditEntry
 
-    appt_ids = [str(pk) for pk in registration.appointments.values_list("pk", flat=True)]
+    if appointments is None:
+        appointments = registration.appointments.only("pk")
+    appt_ids = [str(a.pk) for a in appointments]
     return list(
         AuditEntry.objects.filter(
             Q(object_type="precheck.registration", object_id=str(registration.pk))
@@ -196,6 +199,16 @@ def slots_open_for_place(place: Place, *, now: dt.datetime | None = None) -> Que
     return _open_slots(now).filter(q)
 
 
+def slots_for_booking(registration: Registration, active: Appointment | None):
+    """The slots a couple may (re)book: none once past booking; rebooking means another time."""
+    from sunshine.precheck.services import BOOKABLE_STATUSES
+
+    if registration.status not in BOOKABLE_STATUSES:
+        return []
+    slots = slots_open_for_place(registration.place)
+    return slots.exclude(pk=active.slot_id) if active is not None else slots
+
+
 def slot_list_open_for_actor(actor, *, now: dt.datetime | None = None) -> QuerySet[Slot]:
     ids = _institutions_for(actor).filter(is_active=True).values("pk")
     return _open_slots(now).filter(institution__in=ids)
@@ -207,13 +220,6 @@ def slot_get_for_actor(actor, slot_id: int, *, write: bool = False) -> Slot:
         return Slot.objects.select_related("institution").get(pk=slot_id, institution__in=ids)
     except (Slot.DoesNotExist, ValueError, TypeError):
         raise Http404("没有找到，或不在您的管辖范围内。") from None
-
-
-def slot_get_public(slot_id) -> Slot | None:
-    try:
-        return Slot.objects.select_related("institution").filter(pk=int(slot_id)).first()
-    except (TypeError, ValueError):
-        return None
 
 
 def group_by_institution(slots) -> list[tuple[Institution, list[Slot]]]:

@@ -18,9 +18,10 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from sunshine.accounts import roles
 from sunshine.core import audit
 from sunshine.core.errors import ServiceError
 from sunshine.core.validators import id_number_sex, validate_id_number, validate_mobile
@@ -85,6 +86,11 @@ def slot_time_text(when: dt.datetime) -> str:
     part = "上午" if h < 12 else "中午" if h < 13 else "下午" if h < 18 else "晚上"
     h12 = h if h <= 12 else h - 12
     return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{part}{h12}:{local:%M}"
+
+
+def staff_channel(actor) -> str:
+    """The channel of a registration made by staff: the clinic's own, or a cadre's."""
+    return Registration.CLINIC if actor.role == roles.CLINIC_DOCTOR else Registration.CADRE
 
 
 def _is_user(actor) -> bool:
@@ -454,9 +460,10 @@ def _notify(registration: Registration, slot: Slot) -> None:
     mobile = registration.woman_mobile or registration.man_mobile
     resident = registration.woman if registration.woman_mobile else registration.man
     resident = resident or registration.woman
-    if mobile and registration.consent_sms:
-        from sunshine.messaging import services as sms_services
+    from sunshine.messaging import rules as sms_rules
+    from sunshine.messaging import services as sms_services
 
+    if mobile and registration.consent_sms:
         sms_services.message_enqueue(
             programme=sms.PROGRAMME,
             template=template,
@@ -467,9 +474,6 @@ def _notify(registration: Registration, slot: Slot) -> None:
             source=f"precheck-registration:{registration.pk}",
         )
         return
-    from sunshine.messaging import rules as sms_rules
-    from sunshine.messaging import services as sms_services
-
     sms_services.calltask_create(
         actor=None,
         reason="孕前检查预约通知：" + ("未同意接收短信" if mobile else "没有手机号码"),
@@ -623,8 +627,6 @@ def appointment_answer(*, mobile: str, digit: str, now: dt.datetime | None = Non
     if status is None or not mobile:
         return None
     start_of_today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    from django.db.models import Q
-
     appt = (
         Appointment.objects.select_for_update(of=("self",))
         .filter(status__in=Appointment.ACTIVE, slot__starts_at__gte=start_of_today)

@@ -161,11 +161,13 @@ class TargetUploadForm(forms.Form):
     file = forms.FileField(label="目标人群表格（.xlsx 或 .csv）")
 
 
-def _year_from(request, *, default_message: bool = True) -> int:
+def year_from_request(request, *, quiet: bool = False) -> int:
+    """The year asked for (query string or form), or this year with a message saying so
+    (`quiet`: without the message, e.g. for a download). Also used by views/stats.py."""
     try:
         return content.parse_year(request.GET.get("year") or request.POST.get("year"))
     except ServiceError as exc:
-        if default_message:
+        if not quiet:
             messages.error(request, f"{exc.message}已显示今年。")
         return timezone.localtime().year
 
@@ -191,7 +193,7 @@ def _targets_page(request, year: int, *, upload_form=None, status: int = 200):
 @staff_required("precheck.manage")
 def target_list(request):
     """The town × year table; a county writer sets the selected year's target per town row."""
-    year = _year_from(request)
+    year = year_from_request(request)
     if request.method == "POST":
         try:
             town = content.town_get_for_target(request.user, request.POST.get("place_code", ""))
@@ -209,7 +211,7 @@ def target_list(request):
 @staff_required("precheck.manage")
 @require_GET
 def target_export(request):
-    year = _year_from(request, default_message=False)
+    year = year_from_request(request, quiet=True)
     rows = content.target_table_for_actor(request.user, years=[year])
     return exports.xlsx_response(
         f"孕前优生检查目标人群{year}.xlsx",
@@ -222,7 +224,7 @@ def target_export(request):
 @staff_required("precheck.manage")
 @require_POST
 def target_import(request):
-    year = _year_from(request, default_message=False)
+    year = year_from_request(request, quiet=True)
     form = TargetUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _targets_page(request, year, upload_form=form, status=400)

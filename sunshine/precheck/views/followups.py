@@ -13,12 +13,11 @@ from django.views.decorators.http import require_POST
 
 from sunshine.accounts.access import staff_required
 from sunshine.core.errors import ServiceError
-from sunshine.messaging.forms import StaffForm
-from sunshine.precheck import followups
+from sunshine.messaging.forms import DATE_ERRORS, StaffForm
+from sunshine.precheck import followups, selectors
 from sunshine.precheck.models import FollowUp, Pregnancy
 
 PAGE_SIZE = 50
-DATE_ERRORS = {"invalid": "请按“年-月-日”填写日期，例如 2026-05-20。"}
 
 
 def _date(label: str, *, required: bool = False, help_text: str = "") -> forms.DateField:
@@ -287,7 +286,7 @@ def pregnancy_end(request, pregnancy_id):
 @staff_required("precheck.health")
 def pregnancy_create(request, registration_id):
     """记录怀孕 on a registration (a doctor, e.g. at a visit)."""
-    reg = followups.registration_get_for_actor(
+    reg = selectors.registration_get_for_actor(
         request.user, registration_id, write=request.method == "POST"
     )
     ongoing = reg.pregnancies.filter(status=Pregnancy.ONGOING).first()

@@ -43,11 +43,9 @@ def register(request):
     if request.method == "POST" and form.is_valid():
         data = form.couple_data()
         place = selectors.place_for_registration(form.cleaned_data["village"])
-        slot_id = form.cleaned_data.get("slot")
-        slot = next((s for s in form.slots if str(s.pk) == slot_id), None) if slot_id else None
         try:
             reg = services.registration_create_and_book(
-                actor=None, channel=Registration.ONLINE, place=place, slot=slot, **data
+                actor=None, channel=Registration.ONLINE, place=place, slot=form.chosen(), **data
             )
         except services.DuplicateRegistration as exc:
             old = exc.existing
@@ -112,9 +110,7 @@ def my(request):
         return _lookup(request)
     active = selectors.registration_active_appointment(reg)
     can_book = reg.status in services.BOOKABLE_STATUSES
-    slots = selectors.slots_open_for_place(reg.place) if can_book else []
-    if active is not None and can_book:
-        slots = slots.exclude(pk=active.slot_id)  # rebooking means another time
+    slots = selectors.slots_for_booking(reg, active)
     form = forms.BookForm(request.POST if action == "rebook" else None, slots=slots)
     error = ""
     if request.method == "POST":

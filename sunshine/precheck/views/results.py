@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from sunshine.accounts.access import staff_required
 from sunshine.core.errors import ServiceError
-from sunshine.precheck import health, rules
+from sunshine.precheck import health, rules, selectors
 from sunshine.precheck import results as services
 from sunshine.precheck.models import CheckItem
 
@@ -98,7 +98,7 @@ def results_worklist(request):
 @staff_required("precheck.health")
 def results_entry(request, registration_id):
     write = request.method == "POST"
-    registration = health.registration_get_for_health(request.user, registration_id, write=write)
+    registration = selectors.registration_get_for_actor(request.user, registration_id, write=write)
     if not write:
         return _page(request, registration)
     entries = [
@@ -128,7 +128,7 @@ def results_entry(request, registration_id):
 @staff_required("precheck.health")
 @require_POST
 def results_assess(request, registration_id):
-    registration = health.registration_get_for_health(request.user, registration_id, write=True)
+    registration = selectors.registration_get_for_actor(request.user, registration_id, write=True)
     try:
         services.assessment_make(
             actor=request.user,
@@ -146,7 +146,7 @@ def results_assess(request, registration_id):
 @staff_required("precheck.health")
 @require_POST
 def results_counselling(request, registration_id):
-    registration = health.registration_get_for_health(request.user, registration_id, write=True)
+    registration = selectors.registration_get_for_actor(request.user, registration_id, write=True)
     try:
         services.counselling_add(
             actor=request.user, registration=registration, advice=request.POST.get("advice", "")

@@ -6,10 +6,10 @@ import datetime as dt
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from sunshine.accounts import roles
 from sunshine.accounts.access import staff_required
 from sunshine.core import audit, exports
 from sunshine.core.errors import ServiceError
@@ -128,9 +128,7 @@ def _register_places(actor):
 def registration_create(request):
     places = list(_register_places(request.user))
     form = forms.StaffRegistrationForm(request.POST or None, places=places)
-    channel = (
-        Registration.CLINIC if request.user.role == roles.CLINIC_DOCTOR else Registration.CADRE
-    )
+    channel = services.staff_channel(request.user)
     if request.method == "POST" and form.is_valid():
         place = next((p for p in places if p.code == form.cleaned_data["place"]), None)
         try:
@@ -164,16 +162,18 @@ TIMELINE_LABELS = {
 
 
 def _detail_context(request, reg, **extra):
-    timeline = selectors.registration_timeline(reg)
+    appointments = list(selectors.registration_appointments(reg))
+    timeline = selectors.registration_timeline(reg, appointments)
     for entry in timeline:
         entry.label = TIMELINE_LABELS.get(entry.action, entry.action)
+    # Revealing the numbers and registering take the same right: precheck.register, in place.
+    can_register = selectors.can_reveal(request.user, reg)
     return {
         "reg": reg,
-        "appointments": list(selectors.registration_appointments(reg)),
+        "appointments": appointments,
         "timeline": timeline,
-        "can_reveal": selectors.can_reveal(request.user, reg),
-        "can_register": request.user.can("precheck.register")
-        and scoping.path_in_scope(request.user, reg.place_path, write=True),
+        "can_reveal": can_register,
+        "can_register": can_register,
         "can_book": reg.status in services.BOOKABLE_STATUSES,
         "close_form": forms.ReasonForm(),
         **extra,
@@ -205,10 +205,7 @@ def registration_book(request, registration_id):
     reg = selectors.registration_get_for_actor(request.user, registration_id, write=True)
     can_book = reg.status in services.BOOKABLE_STATUSES
     active = selectors.registration_active_appointment(reg)
-    slots = selectors.slots_open_for_place(reg.place) if can_book else []
-    if active is not None and can_book:
-        slots = slots.exclude(pk=active.slot_id)  # rebooking means another time
-    form = forms.BookForm(request.POST or None, slots=slots)
+    form = forms.BookForm(request.POST or None, slots=selectors.slots_for_booking(reg, active))
     if request.method == "POST" and form.is_valid():
         try:
             appt = services.appointment_book(
@@ -285,9 +282,8 @@ def appointment_mark(request, appointment_id):
         except ServiceError as exc:
             _flash_error(request, exc)
     day = timezone.localdate(appt.slot.starts_at)
-    return redirect(
-        f"/staff/precheck/institutions/{appt.slot.institution_id}/day/?date={day:%Y-%m-%d}"
-    )
+    url = reverse("precheck_staff:appointment-day", args=[appt.slot.institution_id])
+    return redirect(f"{url}?date={day:%Y-%m-%d}")
 
 
 @staff_required("precheck.register")
