@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from sunshine.accounts.access import staff_required
 from sunshine.core.errors import ServiceError
-from sunshine.precheck import catalogue, content
+from sunshine.precheck import catalogue, content, rules
 from sunshine.precheck.models import CheckItem
 
 
@@ -33,13 +33,21 @@ class ItemForm(forms.Form):
         self.fields["name"].error_messages["required"] = "请填写项目名称。"
 
 
+def _with_ranges(items):
+    """Each item with its range as the results grid shows it ("3.9–6.1 mmol/L", "≤40 U/L")."""
+    items = list(items)
+    for i in items:
+        i.range = rules.range_label(i)
+    return items
+
+
 @staff_required("precheck.manage")
 def catalogue_list(request):
     return render(
         request,
         "precheck/catalogue_list.html",
         {
-            "items": CheckItem.objects.order_by("number"),
+            "items": _with_ranges(CheckItem.objects.order_by("number")),
             "can_edit": content.can_set_targets(request.user),
         },
     )
@@ -66,6 +74,6 @@ def catalogue_edit(request, checkitem_id):
     return render(
         request,
         "precheck/catalogue_form.html",
-        {"item": item, "form": form, "can_edit": can_edit},
+        {"item": _with_ranges([item])[0], "form": form, "can_edit": can_edit},
         status=status,
     )
