@@ -10,11 +10,10 @@ starts the workers, waits until they poll, then makes every message due at once.
 needs no Django, so the bench's baseline sends exactly the same OutIds, numbers and texts.
 
 `raw` is the floor for the same raw work on this machine, a diagnostic: the fewest statements
-an outbox worker can do per claim — claim C messages (one UPDATE … WHERE id IN (SELECT … FOR
-UPDATE SKIP LOCKED) RETURNING, commit), render, send them through the same HTTP client in calls
-of 100, mark sent and record the attempts (one UPDATE … FROM json_to_recordset(…) and INSERT
-of the marked rows, in one statement), commit — with no Django and no rules (opt-out, daily
-limit, quiet hours, staleness).
+an outbox worker can do per claim, the way the platform claims on PostgreSQL — in one
+transaction, claim C messages (SELECT … FOR UPDATE SKIP LOCKED), render, send them through the
+same HTTP client in calls of 100, mark them sent (one UPDATE … FROM json_to_recordset(…)),
+commit — with no Django and no rules (opt-out, daily limit, quiet hours, staleness).
 """
 
 import json
@@ -22,7 +21,6 @@ import os
 import random
 import sys
 import time
-import uuid
 
 TEMPLATE_CODE = "bench-reminder"
 TEMPLATE_BODY = "{name}您好，请于{date}到{clinic}参加免费孕前优生健康检查，请带身份证。"
@@ -38,7 +36,10 @@ def messages(n: int, seed: int) -> list[tuple[str, str, dict]]:
         params = {"name": f"居民{i}", "date": f"{rng.randint(1, 12)}月{rng.randint(1, 28)}日"}
         params["clinic"] = f"{rng.choice('东南西北中')}镇卫生院"
         mobile = f"{prefixes[i % len(prefixes)]}{i:08d}"
-        out.append((uuid.UUID(int=rng.getrandbits(128), version=4).hex, mobile, params))
+        # Rising OutIds of the platform's shape (rules.new_out_id, campaigns._OutIds): a time
+        # prefix, a counter and random bits; fixed by the seed so the baseline sends the same.
+        out_id = f"{0x019A00000000 + seed:012x}{i:08x}{rng.getrandbits(48):012x}"
+        out.append((out_id, mobile, params))
     return out
 
 
@@ -86,26 +87,16 @@ def enqueue(n: int, seed: int) -> dict:
 
 
 RAW_CLAIM = """
-UPDATE messaging_message SET status = 'sending', claimed_until = now() + interval '60 seconds',
-  claimed_by = %s
-WHERE id IN (SELECT id FROM messaging_message WHERE status = 'queued' AND due_at <= now()
-             ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
-RETURNING id, out_id, mobile, params
+SELECT id, out_id, mobile, params FROM messaging_message
+WHERE status = 'queued' AND due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED
 """
 RAW_SENT = """
-WITH v AS (
-    SELECT * FROM json_to_recordset(%s::json) AS v(id bigint, provider_id varchar,
-                                                   segments smallint, body text)
-), marked AS (
-    UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,
-      error = '', attempts = m.attempts + 1, provider_id = v.provider_id, segments = v.segments,
-      cost = v.segments * 0.06, body = v.body
-    FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_by = %s
-    RETURNING m.id
-)
-INSERT INTO messaging_attempt (message_id, at, event, detail)
-SELECT v.id, now(), 'sent', v.provider_id || ' 共' || v.segments || '条'
-FROM v JOIN marked ON marked.id = v.id
+UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,
+  claimed_by = %s, error = '', attempts = m.attempts + 1, provider_id = v.provider_id,
+  segments = v.segments, cost = v.segments * 0.06, body = v.body
+FROM json_to_recordset(%s::json)
+     AS v(id bigint, provider_id varchar, segments smallint, body text)
+WHERE m.id = v.id AND m.status = 'queued'
 """
 
 
@@ -116,45 +107,49 @@ def raw(claim: int) -> None:
 
     import psycopg
 
-    from sunshine.messaging.backends.base import Outgoing
     from sunshine.messaging.backends.simulator import SimulatorGateway
-    from sunshine.messaging.rules import segments
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     worker = f"raw:{os.getpid()}"
     gateway = SimulatorGateway(url=os.environ["SUNSHINE_SMS_SIMULATOR_URL"], timeout=30)
-    step = gateway.max_batch
     with psycopg.connect(os.environ["BENCH_DSN"]) as db:
         while not stop:
-            with db.transaction():
-                claimed = db.execute(RAW_CLAIM, [worker, claim]).fetchall()
+            with db.transaction():  # the claim's row locks last until the batch is recorded
+                claimed = db.execute(RAW_CLAIM, [claim]).fetchall()
+                if claimed:
+                    db.execute(RAW_SENT, [worker, json.dumps(send(gateway, claimed))])
             if not claimed:
                 time.sleep(0.05)
-                continue
-            texts = {out_id: text(params) for _, out_id, _, params in claimed}
-            outgoing = [
-                Outgoing(out_id, mobile, texts[out_id], SIGNATURE, params=params)
-                for _, out_id, mobile, params in claimed
-            ]
-            results = []
-            for start in range(0, len(outgoing), step):
-                results += gateway.send(outgoing[start : start + step])
-            ids = {out_id: pk for pk, out_id, _, _ in claimed}
-            rows = []
-            for r in results:
-                assert r.ok, r
-                n = segments(texts[r.out_id], SIGNATURE)
-                rows.append(
-                    {
-                        "id": ids[r.out_id],
-                        "provider_id": r.provider_id,
-                        "segments": n,
-                        "body": texts[r.out_id],
-                    }
-                )
-            with db.transaction():
-                db.execute(RAW_SENT, [json.dumps(rows), worker])
+
+
+def send(gateway, claimed: list) -> list[dict]:
+    """Render, post in calls of the gateway's largest batch; the rows to mark sent."""
+    from sunshine.messaging.backends.base import Outgoing
+    from sunshine.messaging.rules import segments
+
+    texts = {out_id: text(params) for _, out_id, _, params in claimed}
+    outgoing = [
+        Outgoing(out_id, mobile, texts[out_id], SIGNATURE, params=params)
+        for _, out_id, mobile, params in claimed
+    ]
+    results = []
+    for start in range(0, len(outgoing), gateway.max_batch):
+        results += gateway.send(outgoing[start : start + gateway.max_batch])
+    ids = {out_id: pk for pk, out_id, _, _ in claimed}
+    rows = []
+    for r in results:
+        assert r.ok, r
+        body = texts[r.out_id]
+        rows.append(
+            {
+                "id": ids[r.out_id],
+                "provider_id": r.provider_id,
+                "segments": segments(body, SIGNATURE),
+                "body": body,
+            }
+        )
+    return rows
 
 
 if __name__ == "__main__":

@@ -251,7 +251,6 @@ def requeue(dsn: str) -> None:
     """Every message back to queued (due tomorrow), as the child made it."""
     with psycopg.connect(dsn, autocommit=True) as db:
         db.execute(REQUEUE)
-        db.execute("DELETE FROM messaging_attempt WHERE event = 'sent'")
 
 
 def show_profiles(profile: Path) -> None:

@@ -28,7 +28,6 @@ Policies:
 import datetime as dt
 import json
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -393,7 +392,7 @@ class _OutIds:
     two writers in the same millisecond drawing the same 48 random bits at the same count."""
 
     def __init__(self):
-        self.prefix = f"{int(time.time() * 1000) & 0xFFFFFFFFFFFF:012x}"
+        self.prefix = rules.out_id_prefix()
         self.seq = 0
 
     def take(self, n: int) -> list[str]:

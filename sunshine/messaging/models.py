@@ -110,12 +110,6 @@ class Message(models.Model):
             ),
             models.Index(fields=["programme", "created_at"], name="message_ledger"),
             models.Index(fields=["mobile", "sent_at"], name="message_mobile_sent"),
-            # Receipts look sent rows up; queued rows have no provider id yet.
-            models.Index(
-                fields=["provider_id"],
-                name="message_provider_id",
-                condition=~models.Q(provider_id=""),
-            ),
             models.Index(
                 fields=["place_path"], name="message_path_like", opclasses=["varchar_pattern_ops"]
             ),

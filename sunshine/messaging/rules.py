@@ -3,8 +3,10 @@ quiet hours, templates, opt-out words, retry backoff, late enrolment."""
 
 import datetime as dt
 import functools
+import os
 import re
 import string
+import time
 from decimal import Decimal
 
 SINGLE_LIMIT = 70  # characters in one billed message, signature included
@@ -41,6 +43,19 @@ def signed(text: str, signature: str) -> str:
 def length(text: str, signature: str = "") -> int:
     """Every character counts one: Chinese, Latin, digit, punctuation, full- or half-width."""
     return len(signed(text, signature))
+
+
+def out_id_prefix() -> str:
+    """The first 12 hex digits of a new OutId: the time in milliseconds."""
+    return f"{int(time.time() * 1000) & 0xFFFFFFFFFFFF:012x}"
+
+
+def new_out_id() -> str:
+    """One OutId: 32 hex digits like uuid4().hex, but rising — the time in milliseconds (12
+    digits), then 80 random bits — so that new rows append at the right edge of the outbox's
+    unique OutId index instead of landing on random pages (an insert costs several times less
+    once the index outgrows memory). Bulk writers use campaigns._OutIds, the same shape."""
+    return out_id_prefix() + os.urandom(10).hex()
 
 
 def segments(text: str, signature: str = "") -> int:

@@ -123,8 +123,25 @@ def message_get_for_actor(actor, message_id: int) -> Message:
     )
 
 
-def message_history(message: Message) -> QuerySet:
-    return message.history.order_by("at", "id")
+@dataclass(frozen=True)
+class HistoryLine:
+    at: dt.datetime
+    event: str
+    detail: str
+
+
+def message_history(message: Message) -> list:
+    """The message's history in time order: the Attempt rows (queued, retries, postponements,
+    failures, receipts…) and the send itself, which lives on the message row (sent_at,
+    provider id, segments and the worker that sent it) rather than in a second row."""
+    lines = list(message.history.order_by("at", "id"))
+    if message.sent_at:
+        detail = f"{message.provider_id} 共{message.segments}条"
+        if message.claimed_by:
+            detail += f"（{message.claimed_by}）"
+        lines.append(HistoryLine(message.sent_at, "sent", detail))
+        lines.sort(key=lambda a: a.at)
+    return lines
 
 
 def message_receipts(message: Message) -> QuerySet[Receipt]:

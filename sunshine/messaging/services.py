@@ -1,12 +1,15 @@
 """Every write of the SMS engine: enqueue, claim and dispatch, receipts, replies, opt-out,
-call tasks. Safe with many workers: rows are claimed with a lease (SELECT … FOR UPDATE SKIP
-LOCKED on PostgreSQL; SQLite has one writer at a time), a worker killed mid-batch leaves its
-rows to be reclaimed when the lease ends, and a resent message keeps its OutId."""
+call tasks. Safe with many workers. On PostgreSQL a worker claims a batch with SELECT … FOR
+UPDATE SKIP LOCKED and holds those row locks until the batch is recorded as sent, in one
+transaction: a worker killed mid-batch loses its connection, its transaction rolls back and the
+rows are free again at once, still queued. On SQLite (one writer at a time, so no transaction
+may stay open across a gateway call) the claim is a lease: status 'sending' with a deadline, and
+a dead worker's rows are taken back when the lease ends. Either way a resent message keeps its
+OutId."""
 
 import datetime as dt
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -139,7 +142,7 @@ def message_enqueue(
     if category == rules.NON_ESSENTIAL and _opted_out(mobile):
         status = rules.CANCELLED
     message = Message.objects.create(
-        out_id=uuid.uuid4().hex,
+        out_id=rules.new_out_id(),
         mobile=mobile,
         resident=resident,
         place=place,
@@ -198,26 +201,17 @@ _COLUMNS = (
     "id, out_id, mobile, category, template_id, params, body, signature, source, fire_version, "
     "attempts, resident_id, place_path"
 )
-# One statement per claim: leases left by dead workers first (when looked for, see
-# _look_for_leases), then queued messages in due order; each part reads the partial
-# (status, due_at) index and stops at the batch size.
-_CLAIM_PG = """
-WITH {expired}queued AS (
-    SELECT id FROM messaging_message WHERE status = 'queued' AND due_at <= %(now)s
-    ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-), picked AS (
-    {expired_first}SELECT id FROM queued LIMIT %(limit)s
-)
-UPDATE messaging_message AS m
-SET status = 'sending', claimed_until = %(lease)s, claimed_by = %(worker)s
-FROM picked WHERE m.id = picked.id
-RETURNING {columns}
+# PostgreSQL: the claim is a row lock, held by the transaction that records the batch as sent
+# (dispatch_batch). Nothing is written to claim a row: the status goes from 'queued' straight
+# to 'sent', one row version per message instead of two, and the other workers skip the
+# locked rows. It reads the partial (status, due_at) index and stops at the batch size.
+_CLAIM_PG = f"""
+SELECT {_COLUMNS} FROM messaging_message WHERE status = 'queued' AND due_at <= %(now)s
+ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
-_EXPIRED_PG = """expired AS (
-    SELECT id FROM messaging_message WHERE status = 'sending' AND claimed_until < %(now)s
-    ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-), """
-# SQLite has one writer at a time: the UPDATE itself is the lock.
+# SQLite has one writer at a time: the UPDATE itself is the lock, and it writes a lease
+# ('sending' until claimed_until) because no transaction may stay open across a gateway call.
+# Leases left by dead workers come first.
 _CLAIM_SQLITE = """
 UPDATE messaging_message
 SET status = 'sending', claimed_until = %(lease)s, claimed_by = %(worker)s
@@ -234,21 +228,12 @@ _EXPIRED_SQLITE = """SELECT id FROM (SELECT id FROM messaging_message
                     ORDER BY id LIMIT %(limit)s)
     UNION ALL
     """
-_CLAIM = {
-    ("postgresql", True): _CLAIM_PG.format(
-        expired=_EXPIRED_PG,
-        expired_first="SELECT id FROM expired UNION ALL ",
-        columns=", ".join("m." + c for c in _COLUMNS.split(", ")),
-    ),
-    ("postgresql", False): _CLAIM_PG.format(
-        expired="", expired_first="", columns=", ".join("m." + c for c in _COLUMNS.split(", "))
-    ),
-    ("sqlite", True): _CLAIM_SQLITE.format(expired_first=_EXPIRED_SQLITE, columns=_COLUMNS),
-    ("sqlite", False): _CLAIM_SQLITE.format(expired_first="", columns=_COLUMNS),
+_CLAIM_LEASE = {
+    True: _CLAIM_SQLITE.format(expired_first=_EXPIRED_SQLITE, columns=_COLUMNS),
+    False: _CLAIM_SQLITE.format(expired_first="", columns=_COLUMNS),
 }
-# Expired leases are rare (a worker died) and, in a busy outbox, expensive to look for: the
-# sent rows leave dead 'sending' entries in the index until vacuum. So each process looks at
-# most once a second (by the `now` it is given), not on every claim.
+# Expired leases are rare (a worker died): each process looks at most once a second (by the
+# `now` it is given), not on every claim.
 _LEASE_CHECK_EVERY = dt.timedelta(seconds=1)
 _last_lease_check: dt.datetime | None = None
 
@@ -262,25 +247,19 @@ def _look_for_leases(now: dt.datetime) -> bool:
     return True
 
 
-# Mark a batch sent and write its history in one statement: the guard (still 'sending', still
-# this worker's) keeps a worker whose lease ran out from overwriting what another recorded,
-# and history rows are written only for the rows this worker really marked. The rows travel
-# as one JSON parameter: psycopg's C JSON encoder is many times faster than dumping arrays.
+# Mark a batch sent in one statement. The send itself is the history's "sent" line: its time,
+# provider id, segments and worker are on the row (selectors.message_history shows them), so no
+# second row is written per message. The rows travel as one JSON parameter: psycopg's C JSON
+# encoder is many times faster than dumping arrays. The guard ('queued': this transaction
+# holds the rows locked since its claim) keeps the statement from touching anything else.
 _MARK_SENT_PG = """
-WITH v AS (
-    SELECT * FROM json_to_recordset(%(rows)s::json)
-    AS v(id bigint, provider_id varchar, segments smallint, body text)
-), marked AS (
-    UPDATE messaging_message AS m
-    SET status = 'sent', provider_id = v.provider_id, sent_at = %(now)s, segments = v.segments,
-        cost = v.segments * %(per_segment)s, claimed_until = NULL, body = v.body,
-        attempts = m.attempts + 1, error = ''
-    FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_by = %(worker)s
-    RETURNING m.id
-)
-INSERT INTO messaging_attempt (message_id, at, event, detail)
-SELECT v.id, %(at)s, 'sent', v.provider_id || ' 共' || v.segments || '条'
-FROM v JOIN marked ON marked.id = v.id
+UPDATE messaging_message AS m
+SET status = 'sent', provider_id = v.provider_id, sent_at = %(now)s, segments = v.segments,
+    cost = v.segments * %(per_segment)s, claimed_until = NULL, claimed_by = %(worker)s,
+    body = v.body, attempts = m.attempts + 1, error = ''
+FROM json_to_recordset(%(rows)s::json)
+     AS v(id bigint, provider_id varchar, segments smallint, body text)
+WHERE m.id = v.id AND m.status = 'queued'
 """
 
 
@@ -299,20 +278,22 @@ def _cursor():
 
 
 def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
-    """Lease up to `limit` due messages to `worker`, in one statement; return them."""
+    """Claim up to `limit` due messages for `worker`, in one statement; return them. On
+    PostgreSQL the rows stay locked until the caller's transaction ends (see dispatch_batch);
+    elsewhere they are leased."""
     if rules.in_quiet_hours(timezone.localtime(now), *_quiet()):
         return []
     ops = connection.ops
-    lease = now + dt.timedelta(seconds=settings.SUNSHINE_SMS_LEASE_SECONDS)
-    args = {
-        "now": ops.adapt_datetimefield_value(now),
-        "lease": ops.adapt_datetimefield_value(lease),
-        "worker": worker[:60],
-        "limit": limit,
-    }
-    vendor = "postgresql" if connection.vendor == "postgresql" else "sqlite"
-    stmt = _CLAIM[vendor, _look_for_leases(now)]
-    with transaction.atomic(), _cursor() as cursor:
+    args = {"now": ops.adapt_datetimefield_value(now), "limit": limit}
+    if connection.vendor == "postgresql":
+        stmt = _CLAIM_PG
+    else:
+        lease = now + dt.timedelta(seconds=settings.SUNSHINE_SMS_LEASE_SECONDS)
+        args.update(lease=ops.adapt_datetimefield_value(lease), worker=worker[:60])
+        stmt = _CLAIM_LEASE[_look_for_leases(now)]
+    # No savepoint inside dispatch_batch's transaction: the locks belong to the transaction
+    # itself (so pg_stat_activity and pgrowlocks name their worker), one round trip fewer.
+    with transaction.atomic(savepoint=False), _cursor() as cursor:
         cursor.execute(stmt, args)
         claimed = [_Claimed(*row) for row in cursor.fetchall()]
     for c in claimed:
@@ -325,8 +306,9 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
 def messages_claim(
     *, worker: str, now: dt.datetime | None = None, limit: int | None = None
 ) -> list[Message]:
-    """Lease due messages to one worker: queued and due, or 'sending' whose lease ran out (its
-    worker died). Outside quiet hours only."""
+    """Claim due messages for one worker, outside quiet hours only. On PostgreSQL they stay
+    locked by the caller's transaction; elsewhere they are leased ('sending'), and a lease that
+    ran out (its worker died) is claimed again."""
     now = now or timezone.now()
     claimed = _claim(worker=worker, now=now, limit=limit or settings.SUNSHINE_SMS_BATCH)
     if not claimed:
@@ -394,9 +376,27 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
     Returns the number of messages handed to the gateway. Set-based: a claim of any size
     costs a fixed number of statements on PostgreSQL (the claim; the templates; opt-outs
     with today's counts when it holds reminders; campaign staleness, two, when it holds
-    campaign messages; one to mark sent with its history; the rare cancelled, postponed or
-    failed ones together), plus one gateway call per `gateway.max_batch` messages."""
+    campaign messages; one to mark sent; the rare cancelled, postponed or failed ones
+    together), plus one gateway call per `gateway.max_batch` messages.
+
+    On PostgreSQL the whole batch is one transaction that holds its claimed rows locked: a
+    killed worker's rows are free again as soon as its connection is gone, and the lease
+    becomes the server's idle-in-transaction timeout, so a worker stuck between statements
+    longer than SUNSHINE_SMS_LEASE_SECONDS loses its session and its rows. The worker's name
+    is the session's application_name meanwhile, for pg_stat_activity (and the crash test)."""
     now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        return _dispatch(worker, now, gateway)
+    with transaction.atomic(), _cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('idle_in_transaction_session_timeout', %s, true), "
+            "set_config('application_name', %s, true)",
+            [f"{settings.SUNSHINE_SMS_LEASE_SECONDS}s", worker[:60]],
+        )
+        return _dispatch(worker, now, gateway)
+
+
+def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
     batch = _claim(worker=worker, now=now, limit=settings.SUNSHINE_SMS_BATCH)
     if not batch:
         return 0
@@ -471,17 +471,15 @@ def _tomorrow(now: dt.datetime) -> dt.datetime:
     return local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) -> None:
-    """Mark a batch sent, guarded so that a worker whose lease ran out cannot overwrite what
-    another worker already recorded; history rows only for the rows this worker really
-    marked. One statement on PostgreSQL."""
+    """Mark a batch sent: one statement on PostgreSQL (under the claim's row locks). On SQLite,
+    guarded so that a worker whose lease ran out cannot overwrite what another recorded."""
     if not sent:
         return
     per_segment = _per_segment()
     ops = connection.ops
     sent_at = ops.adapt_datetimefield_value(now)
-    at = ops.adapt_datetimefield_value(timezone.now())  # what auto_now_add would write
     worker = worker[:60]
     rows = [(c.pk, pid, rules.segments(c.text, c.signature), c.text) for c, pid in sent]
     with _cursor() as cursor:
@@ -492,7 +490,6 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
                 "now": sent_at,
                 "per_segment": per_segment,
                 "worker": worker,
-                "at": at,
             }
             cursor.execute(_MARK_SENT_PG, args)
             return
@@ -515,16 +512,6 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
                 for pk, p, n, body in rows
             ],
         )
-        marked = set(
-            Message.objects.filter(
-                pk__in=[r[0] for r in rows], status=rules.SENT, sent_at=now
-            ).values_list("pk", flat=True)
-        )
-        cursor.executemany(
-            "INSERT INTO messaging_attempt (message_id, at, event, detail) "
-            "VALUES (%s, %s, 'sent', %s)",
-            [(pk, at, f"{p} 共{n}条") for pk, p, n, _ in rows if pk in marked],
-        )
 
 
 @transaction.atomic
@@ -534,7 +521,7 @@ def _retry(m, error: str, now: dt.datetime) -> None:
     if attempts >= settings.SUNSHINE_SMS_MAX_ATTEMPTS:
         _fail(m, f"{error}（已重试{attempts}次）", now, attempts=attempts)
         return
-    Message.objects.filter(pk=m.pk, status=rules.SENDING).update(
+    Message.objects.filter(pk=m.pk, status__in=(rules.QUEUED, rules.SENDING)).update(
         status=rules.QUEUED,
         attempts=attempts,
         due_at=now + rules.retry_delay(attempts),
@@ -615,10 +602,12 @@ def receipts_record(payload: list[dict], *, now: dt.datetime | None = None) -> i
             )
             if not created:
                 continue
+            # By OutId (unique index); a receipt without one by number (the mobile index),
+            # then provider id: no index on provider ids, which every send would pay for.
             qs = (
                 Message.objects.filter(out_id=receipt.out_id)
                 if receipt.out_id
-                else Message.objects.filter(provider_id=provider_id, mobile=phone)
+                else Message.objects.filter(mobile=phone, provider_id=provider_id)
             )
             m = qs.select_related("template").first()
             if m is None:

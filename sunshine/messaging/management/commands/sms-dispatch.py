@@ -1,9 +1,13 @@
+import logging
 import signal
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, connection
 
 from sunshine.messaging import services, tasks
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -24,7 +28,18 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, on_signal)
         total = 0
         while not stop:
-            n = services.dispatch_batch(worker=tasks.worker_name())
+            try:
+                n = services.dispatch_batch(worker=tasks.worker_name())
+            except (DatabaseError, connection.Database.Error) as exc:
+                # The database went away, or dropped this session (a batch held longer than
+                # SUNSHINE_SMS_LEASE_SECONDS): the batch rolled back, so its messages are still
+                # queued. Reconnect and go on; a one-shot run reports the error.
+                if not loop:
+                    raise
+                log.warning("SMS dispatch: %s; reconnecting", exc)
+                connection.close()
+                time.sleep(idle)
+                continue
             total += n
             if not loop:
                 if n == 0:
