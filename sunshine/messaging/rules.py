@@ -119,7 +119,8 @@ def render(body: str, params: dict) -> str:
     missing = [p for p in _template_params(body) if p not in params or params[p] in (None, "")]
     if missing:
         raise KeyError("缺少模板参数：" + "、".join(missing))
-    return body.format(**{k: str(v) for k, v in params.items()})
+    # format() of a JSON value (text, number, true/false, list) is its str(): no conversion.
+    return body.format_map(params)
 
 
 def reply_intent(content: str) -> tuple[str, str]:

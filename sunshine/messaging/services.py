@@ -204,10 +204,16 @@ _COLUMNS = (
 # PostgreSQL: the claim is a row lock, held by the transaction that records the batch as sent
 # (dispatch_batch). Nothing is written to claim a row: the status goes from 'queued' straight
 # to 'sent', one row version per message instead of two, and the other workers skip the
-# locked rows. It reads the partial (status, due_at) index and stops at the batch size.
+# locked rows. It reads the partial (status, due_at) index and stops at the batch size. The
+# batch comes back as one JSON array, decoded by one call of the C JSON parser: row by row,
+# psycopg's loaders and a json.loads of each row's parameters cost the worker more CPU than
+# the gateway call.
 _CLAIM_PG = f"""
-SELECT {_COLUMNS} FROM messaging_message WHERE status = 'queued' AND due_at <= %(now)s
-ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+WITH claimed AS (
+    SELECT {_COLUMNS} FROM messaging_message WHERE status = 'queued' AND due_at <= %(now)s
+    ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+)
+SELECT json_agg(json_build_array({_COLUMNS}) ORDER BY id)::text FROM claimed
 """
 # SQLite has one writer at a time: the UPDATE itself is the lock, and it writes a lease
 # ('sending' until claimed_until) because no transaction may stay open across a gateway call.
@@ -295,6 +301,9 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
     # itself (so pg_stat_activity and pgrowlocks name their worker), one round trip fewer.
     with transaction.atomic(savepoint=False), _cursor() as cursor:
         cursor.execute(stmt, args)
+        if connection.vendor == "postgresql":
+            (batch,) = cursor.fetchone()
+            return [_Claimed(*row) for row in json.loads(batch)] if batch else []
         claimed = [_Claimed(*row) for row in cursor.fetchall()]
     for c in claimed:
         if isinstance(c.params, str):  # JSON comes back as text from a raw cursor
