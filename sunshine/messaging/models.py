@@ -40,7 +40,8 @@ class Message(models.Model):
     a message resent after a crash carries the same one."""
 
     # Indexes are few and partial on purpose: campaigns write millions of rows here, and each
-    # send updates a row twice (claimed, sent); every index entry is paid on each (see Meta).
+    # send writes a new version of its row (on SQLite a claim does too) that cannot be HOT, since
+    # the status leaves the claim index: every index entry is paid again (see Meta).
     out_id = models.CharField("发送编号", max_length=40)
     mobile = models.CharField("手机号码", max_length=11)
     resident = models.ForeignKey(
