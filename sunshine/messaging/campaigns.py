@@ -620,6 +620,7 @@ _ENROLMENT_COLUMNS = (
     "anchor_date",
     "status",
     "campaign_version",
+    "done_through",
     "source",
     "created_at",
     "closed_at",
@@ -651,7 +652,7 @@ def _insert_enrolments(campaign: Campaign, rows: list, mobiles: list[str]) -> li
         return [o.pk for o in objs]
     opts = Enrolment._meta
     columns = [opts.get_field(f).column for f in _ENROLMENT_COLUMNS]
-    tail = f"\t{Enrolment.ACTIVE}\t{campaign.version}\t"
+    tail = f"\t{Enrolment.ACTIVE}\t{campaign.version}\t\\N\t"
     created = f"\t{timezone.now().isoformat()}\t\\N\t\n"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -926,7 +927,10 @@ def _replan(
 ) -> None:
     """Bring one enrolment's waiting messages in line with its anchor date and the current
     events: keep what is sent or being sent, move or re-stamp what waits, cancel what is no
-    longer wanted, write what is missing."""
+    longer wanted (an event it is done with, see enrolment_milestone, included), write what
+    is missing."""
+    if enrolment.done_through is not None:
+        events = [ev for ev in events if ev.offset_days > enrolment.done_through]
     fired = frozenset(
         m.event_id for m in messages if m.status not in (rules.QUEUED, rules.CANCELLED)
     )
@@ -1078,6 +1082,43 @@ def _replan_one(e: Enrolment, now: dt.datetime, why: str, also: list[_Msg] = ())
     if writer.due_now or any(m.due_at <= now for m in changes.move):
         transaction.on_commit(_dispatch_soon)
     return {"moved": len(changes.move), "cancelled": cancelled, "created": changes.created}
+
+
+@transaction.atomic
+def enrolment_milestone(
+    *,
+    actor,
+    enrolment: Enrolment,
+    anchor_date: dt.date,
+    done_through: int,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Enrolment:
+    """What the schedule counts toward happened, early or late (a birth before or after the
+    预产期): the anchor moves so that the events still ahead count from the real date, and
+    every event up to `done_through` days after the anchor is over — its waiting messages are
+    cancelled, and no later re-plan (an anchor change, a campaign edit) brings it back; the
+    late-enrolment rule does not send the latest of them either."""
+    now = now or timezone.now()
+    e = _locked(enrolment)
+    old = (e.anchor_date, e.done_through)
+    e.anchor_date, e.done_through = anchor_date, done_through
+    e.full_clean()
+    e.save(update_fields=["anchor_date", "done_through"])
+    changes = _replan_one(e, now, f"{reason}，这条提醒不再发送")
+    audit.record(
+        actor=actor,
+        action="campaign.enrolment_milestone",
+        obj=e,
+        reason=reason[:200],
+        changes={
+            "anchor_date": [old[0].isoformat(), anchor_date.isoformat()],
+            "done_through": [old[1], done_through],
+            **changes,
+        },
+    )
+    enrolment.anchor_date, enrolment.done_through = anchor_date, done_through
+    return e
 
 
 @transaction.atomic

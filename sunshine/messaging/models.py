@@ -357,6 +357,12 @@ class Enrolment(models.Model):
     anchor_date = models.DateField("起算日期")
     status = models.CharField("状态", max_length=8, choices=STATUS_CHOICES, default=ACTIVE)
     campaign_version = models.PositiveIntegerField("计划版本", default=1)
+    done_through = models.IntegerField(
+        "已过事件（天）",
+        null=True,
+        blank=True,
+        help_text="偏移天数不超过此数的事件已经过去，不再发送（如已分娩：产前提醒都不再发）",
+    )
     source = models.CharField("来源", max_length=60, blank=True, help_text="如 precheck:couple:12")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     closed_at = models.DateTimeField("结束时间", null=True, blank=True)

@@ -15,7 +15,10 @@ Policies (the README and the issue note repeat them):
   joins the campaign if they consented to SMS (else one call task to tell them by phone), and
   the outcome follow-up is scheduled at edd + SUNSHINE_PRECHECK_OUTCOME_FOLLOWUP_DAYS.
 - Pregnancy end: a live birth keeps the campaign enrolment (the postpartum reminders still
-  help); any other outcome closes it and cancels its waiting messages. Either way the
+  help) but is its milestone: the schedule then counts from the birth date (anchor = birth −
+  280 days) and every event up to the 预产期 is over, so after an early birth no prenatal
+  reminder ("今天是预产期…") goes out and the postpartum ones come on time; any other
+  outcome closes the enrolment and cancels its waiting messages. Either way the
   registration is closed ("已分娩" or "妊娠结局：…") and other open follow-ups are cancelled.
 - Closing a follow-up closes its call task; the task's outcome carries no health data (the
   SMS desk sees call tasks), only "已完成随访".
@@ -652,9 +655,19 @@ def pregnancy_end(
     p.status, p.outcome, p.outcome_date = Pregnancy.ENDED, outcome, outcome_date
     p.save(update_fields=["status", "outcome", "outcome_date"])
     closed = False
-    if not live and p.enrolment is not None and p.enrolment.status == p.enrolment.ACTIVE:
-        campaigns.enrolment_close(actor=actor, enrolment=p.enrolment, reason=why, now=now)
-        closed = True
+    if p.enrolment is not None and p.enrolment.status == p.enrolment.ACTIVE:
+        if live:
+            campaigns.enrolment_milestone(
+                actor=actor,
+                enrolment=p.enrolment,
+                anchor_date=outcome_date - dt.timedelta(days=EDD_DAYS),
+                done_through=EDD_DAYS,
+                reason=why,
+                now=now,
+            )
+        else:
+            campaigns.enrolment_close(actor=actor, enrolment=p.enrolment, reason=why, now=now)
+            closed = True
     reg = Registration.objects.select_for_update().get(pk=p.registration_id)
     reg.status, reg.closed_at, reg.close_reason = Registration.CLOSED, now, why
     reg.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])

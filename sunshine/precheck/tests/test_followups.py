@@ -399,6 +399,46 @@ class TestEnd:
         assert {"pregnancy-home-visit", "pregnancy-check-42"} <= {m.template.code for m in queued}
         assert (reg.status, reg.close_reason) == (Registration.CLOSED, "已分娩")
 
+    def test_an_early_birth_ends_the_prenatal_reminders_and_times_the_rest_from_the_birth(
+        self, reg, doctor
+    ):
+        edd = TODAY + dt.timedelta(days=20)
+        p = followups.pregnancy_record(
+            actor=doctor, registration=reg, lmp=edd - dt.timedelta(days=280), now=NOW
+        )
+        waiting = {m.template.code for m in campaign_messages(p.enrolment)}
+        assert {"pregnancy-labour-signs", "pregnancy-due-date"} <= waiting
+        followups.pregnancy_end(
+            actor=doctor, pregnancy=p, outcome=FollowUp.LIVE_BIRTH, outcome_date=TODAY, now=NOW
+        )
+
+        def by_code():
+            return {m.template.code: m for m in campaign_messages(p.enrolment)}
+
+        msgs = by_code()
+        for code in ("pregnancy-labour-signs", "pregnancy-due-date"):
+            assert msgs[code].status == rules.CANCELLED, code
+        visit = msgs["pregnancy-home-visit"]
+        assert visit.status == rules.QUEUED
+        local = timezone.localtime(visit.due_at)
+        assert (local.date(), local.hour) == (TODAY + dt.timedelta(days=7), 10)
+        e = Enrolment.objects.get(pk=p.enrolment_id)
+        assert e.anchor_date == TODAY - dt.timedelta(days=280) and e.done_through == 280
+        # A later re-plan (a corrected birth date) never brings a prenatal reminder back.
+        campaigns.anchor_change(
+            actor=doctor, enrolment=e, anchor_date=e.anchor_date - dt.timedelta(days=1), now=NOW
+        )
+        msgs = by_code()
+        assert msgs["pregnancy-due-date"].status == rules.CANCELLED
+        assert not Message.objects.filter(
+            source__startswith=f"campaign:{e.campaign_id}:enrolment:{e.pk}:",
+            template__code="pregnancy-due-date",
+            status=rules.QUEUED,
+        ).exists()
+        assert timezone.localtime(msgs["pregnancy-home-visit"].due_at).date() == TODAY + (
+            dt.timedelta(days=6)
+        )
+
     @pytest.mark.parametrize(
         "outcome, days, message",
         [
