@@ -182,6 +182,7 @@ class Reply(models.Model):
 
     ROUTES = [
         ("answer", "回答"),
+        ("objection", "公示异议"),
         ("optout", "退订"),
         ("optin", "恢复订阅"),
         ("inbox", "咨询收件箱"),

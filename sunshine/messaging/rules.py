@@ -123,8 +123,14 @@ def render(body: str, params: dict) -> str:
     return body.format_map(params)
 
 
+# An objection to a public notice by SMS: "YY 内容" or "异议：内容" (SPEC §1), optionally with the
+# notice's public number first ("YY a3f09b12c4 内容"); the rest is the objection's text.
+_OBJECTION = re.compile(r"^\s*(?:YY|异议)\s*[:：,，]?\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
 def reply_intent(content: str) -> tuple[str, str]:
-    """("optout" | "optin" | "answer" | "text", normalised content)."""
+    """("optout" | "optin" | "answer" | "objection" | "text", normalised content); for an
+    objection, the text after its keyword."""
     text = (content or "").strip().upper().replace("　", "")
     if text in OPT_OUT_WORDS:
         return "optout", text
@@ -132,6 +138,8 @@ def reply_intent(content: str) -> tuple[str, str]:
         return "optin", text
     if text.isdigit() and len(text) <= 2:
         return "answer", text
+    if m := _OBJECTION.match(content or ""):
+        return "objection", m.group(1).strip()
     return "text", (content or "").strip()
 
 

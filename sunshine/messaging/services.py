@@ -27,6 +27,7 @@ from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Receip
 
 log = logging.getLogger(__name__)
 ANSWER_HANDLERS: list = []  # callables (reply, digit) -> bool; other modules register theirs
+OBJECTION_HANDLERS: list = []  # callables (reply, text) -> bool
 
 
 def register_answer_handler(handler) -> None:
@@ -34,6 +35,13 @@ def register_answer_handler(handler) -> None:
     the first handler that returns True for a reply has handled it."""
     if handler not in ANSWER_HANDLERS:
         ANSWER_HANDLERS.append(handler)
+
+
+def register_objection_handler(handler) -> None:
+    """The module that publishes notices takes objections sent by SMS ("YY 内容"); a handler
+    returns True when it filed the objection. Otherwise the reply goes to the inbox."""
+    if handler not in OBJECTION_HANDLERS:
+        OBJECTION_HANDLERS.append(handler)
 
 
 def _quiet() -> tuple[dt.time, dt.time]:
@@ -684,11 +692,12 @@ def replies_receive(payload: list[dict]) -> int:
             elif intent == "optin":
                 OptOut.objects.filter(mobile=phone).update(is_active=False, word=text)
                 reply.route, reply.handled = "optin", True
-            elif intent == "answer":
-                reply.route = "answer"
+            elif intent in ("answer", "objection"):
+                reply.route = intent
             reply.save()
-            if intent == "answer":
-                if any(handler(reply, text) for handler in ANSWER_HANDLERS):
+            handlers = {"answer": ANSWER_HANDLERS, "objection": OBJECTION_HANDLERS}.get(intent)
+            if handlers is not None:
+                if any(handler(reply, text) for handler in handlers):
                     Reply.objects.filter(pk=reply.pk).update(handled=True)
                 else:
                     Reply.objects.filter(pk=reply.pk).update(route="inbox")

@@ -65,8 +65,9 @@ def notice_text(item) -> str:
     if len(title) > TITLE_CHARS:
         title = title[: TITLE_CHARS - 1] + "…"
     url = settings.SUNSHINE_BASE_URL.rstrip("/") + reverse("publishing:item", args=[item.public_id])
-    kind = "公示" if item.is_notice else "公开"
-    return f"{item.place.name}发布{kind}：{title}，详见 {url}"
+    if item.is_notice:  # objections by SMS: a reply to this message (publishing.signals)
+        return f"{item.place.name}发布公示：{title}，详见 {url} 有异议请回复YY加意见"
+    return f"{item.place.name}发布公开：{title}，详见 {url}"
 
 
 def subscribers_of(item) -> list[Subscription]:

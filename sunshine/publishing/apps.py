@@ -6,4 +6,4 @@ class PublishingConfig(AppConfig):
     verbose_name = "公开发布"
 
     def ready(self):
-        from sunshine.publishing import jobs, tasks  # noqa: F401 - poster runner, periodic publishing
+        from sunshine.publishing import jobs, signals, tasks  # noqa: F401 - poster runner, SMS objections, periodic publishing

@@ -3,6 +3,7 @@ withdrawal, notices and objections, attachments. Each audited."""
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 import uuid
 
@@ -471,10 +472,11 @@ def objection_file(
         raise ServiceError("请写明异议的内容和理由（至少5个字）。", field="text")
     if len(text) > 2000:
         raise ServiceError("异议内容请控制在2000字以内。", field="text")
-    if (
-        ip
-        and Objection.objects.filter(ip=ip, created_at__gte=now - dt.timedelta(hours=1)).count()
-        >= OBJECTIONS_PER_HOUR
+    recent = Objection.objects.filter(created_at__gte=now - dt.timedelta(hours=1))
+    if (ip and recent.filter(ip=ip).count() >= OBJECTIONS_PER_HOUR) or (
+        channel == "sms"
+        and phone
+        and recent.filter(channel="sms", phone=phone).count() >= OBJECTIONS_PER_HOUR
     ):
         raise ServiceError("提交过于频繁，请一小时后再试，或拨打监督电话。")
     objection = Objection(
@@ -501,6 +503,73 @@ def objection_file(
         object_repr=f"异议 {objection.tracking_code}",
     )
     return objection
+
+
+_SMS_PUBLIC_ID = re.compile(r"^([0-9a-fA-F]{10})(?![0-9a-zA-Z])\s*(.*)$", re.DOTALL)
+SMS_TITLE_CHARS = 20
+
+
+def _short_title(item: Item) -> str:
+    title = item.current.title if item.current_id else item.public_id
+    return title if len(title) <= SMS_TITLE_CHARS else title[: SMS_TITLE_CHARS - 1] + "…"
+
+
+def _notice_for_sms(mobile: str, text: str) -> tuple[Item | None, str]:
+    """The notice an SMS objection is for: the one whose public number starts the text (as a
+    board or poster shows it), else the latest notice SMS this number was sent; and the text
+    without the number."""
+    from sunshine.messaging.models import Message
+
+    items = Item.objects.select_related("current", "place")
+    if m := _SMS_PUBLIC_ID.match(text):
+        item = items.filter(public_id=m.group(1).lower()).first()
+        if item is not None:
+            return item, m.group(2).strip()
+    source = (
+        Message.objects.filter(mobile=mobile, source__startswith="publication:")
+        .order_by("-id")
+        .values_list("source", flat=True)
+        .first()
+    )
+    if source is None:
+        return None, text
+    return items.filter(public_id=source.split(":")[1]).first(), text
+
+
+@transaction.atomic
+def objection_by_sms(*, mobile: str, text: str, now: dt.datetime | None = None) -> bool:
+    """An objection sent by SMS ("YY 内容", SPEC §1): filed like one from the web (channel
+    'sms', the number as its contact, at most OBJECTIONS_PER_HOUR an hour per number), and
+    the sender gets an SMS with the tracking code, or with the reason it could not be filed.
+    False when it was not filed (no notice found, the period is over…): the reply then waits
+    in the SMS inbox for staff."""
+    from sunshine.messaging import rules as sms_rules
+    from sunshine.messaging import services as sms_services
+
+    item, text = _notice_for_sms(mobile, text)
+    if item is None:
+        return False
+    title = _short_title(item)
+    try:
+        objection = objection_file(item=item, text=text, phone=mobile, channel="sms", now=now)
+    except ServiceError as exc:
+        body, filed = f"您对“{title}”的异议未能受理：{exc.message}", False
+    else:
+        body, filed = (
+            f"您对“{title}”的异议已收到，查询码{objection.tracking_code}，"
+            "答复将在公示页面公布，也可凭查询码在网站查询。",
+            True,
+        )
+    sms_services.message_enqueue(
+        programme="publishing",
+        mobile=mobile,
+        body=body,
+        place=item.place,
+        category=sms_rules.ESSENTIAL,
+        source=f"objection-sms:{item.public_id}",
+        now=now,
+    )
+    return filed
 
 
 @transaction.atomic

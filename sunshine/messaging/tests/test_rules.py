@@ -106,10 +106,20 @@ class TestReplies:
             ("12", "answer"),
             ("123", "text"),
             ("请问什么时候检查", "text"),
+            ("YY 名单有误", "objection"),
+            ("yy：名单有误", "objection"),
+            ("异议，名单有误", "objection"),
+            ("对名单有异议", "text"),
         ],
     )
     def test_intent(self, text, intent):
         assert rules.reply_intent(text)[0] == intent
+
+    def test_an_objection_keeps_only_its_text(self):
+        assert rules.reply_intent("YY： a3f09b12c4 名单有误 ") == (
+            "objection",
+            "a3f09b12c4 名单有误",
+        )
 
 
 class TestBackoffAndLateEnrolment:

@@ -827,3 +827,89 @@ def test_the_default_clock_is_used_when_no_time_is_given(world):
     before = timezone.now()
     item = services.item_publish(actor=world.users["county_clerk"], item=item)
     assert before <= item.published_at <= timezone.now()
+
+
+class TestObjectionBySms:
+    """SPEC §1: an objection may be filed by SMS — "YY 内容" in reply to a notice SMS, or with
+    the notice's public number first. Replies carry no time of their own: the notices here
+    are published an hour before the real now."""
+
+    MOBILE = "13900007777"
+
+    def _push(self, content, seq="y1", phone=MOBILE):
+        from sunshine.messaging import services as sms_services
+
+        return sms_services.replies_receive(
+            [{"phone_number": phone, "content": content, "sequence_id": seq}]
+        )
+
+    def _notice_sms(self, item, mobile=MOBILE):
+        from sunshine.messaging import services as sms_services
+
+        sms_services.message_enqueue(
+            programme="publishing",
+            mobile=mobile,
+            body="公示通知",
+            source=f"publication:{item.public_id}:v1",
+        )
+
+    def _sms_to(self, mobile=MOBILE):
+        from sunshine.messaging.models import Message
+
+        return list(
+            Message.objects.filter(mobile=mobile, source__startswith="objection-sms:").order_by(
+                "id"
+            )
+        )
+
+    def test_a_reply_to_a_notice_sms_files_an_objection_and_tells_its_tracking_code(self, world):
+        from sunshine.messaging import rules as sms_rules
+        from sunshine.messaging.models import Reply
+
+        item = notice(world, now=timezone.now() - dt.timedelta(hours=1))
+        self._notice_sms(item)
+        self._push("yy：名单中张三家不符合条件")
+        o = Objection.objects.get()
+        assert (o.item, o.channel, o.phone, o.text) == (
+            item,
+            "sms",
+            self.MOBILE,
+            "名单中张三家不符合条件",
+        )
+        reply = Reply.objects.get()
+        assert (reply.route, reply.handled) == ("objection", True)
+        (ack,) = self._sms_to()
+        assert o.tracking_code in ack.body and ack.category == sms_rules.ESSENTIAL
+        assert "2026年奖励扶助对象公示" in ack.body
+
+    def test_the_public_number_first_finds_the_notice_without_a_notice_sms(self, world):
+        item = notice(world, now=timezone.now() - dt.timedelta(hours=1))
+        self._push(f"异议 {item.public_id} 名单有误请核实")
+        o = Objection.objects.get()
+        assert (o.item, o.text) == (item, "名单有误请核实")
+
+    def test_after_the_period_the_sender_is_told_why_and_the_reply_waits_in_the_inbox(self, world):
+        from sunshine.messaging.models import Reply
+
+        item = notice(world, now=timezone.now() - dt.timedelta(days=60))
+        self._notice_sms(item)
+        self._push("YY 名单有误请核实")
+        assert not Objection.objects.exists()
+        (ack,) = self._sms_to()
+        assert "未能受理：公示期已经结束" in ack.body
+        assert (Reply.objects.get().route, Reply.objects.get().handled) == ("inbox", False)
+
+    def test_an_objection_with_no_notice_to_go_to_stays_in_the_inbox(self):
+        from sunshine.messaging.models import Reply
+
+        self._push("YY 你们的名单有问题")
+        assert not Objection.objects.exists() and not self._sms_to()
+        assert Reply.objects.get().route == "inbox"
+
+    def test_sms_objections_are_limited_per_number(self, world):
+        item = notice(world, now=timezone.now() - dt.timedelta(hours=1))
+        self._notice_sms(item)
+        for i in range(services.OBJECTIONS_PER_HOUR + 1):
+            self._push(f"YY 名单有误请核实第{i}条", seq=f"y{i}")
+        assert Objection.objects.count() == services.OBJECTIONS_PER_HOUR
+        assert "提交过于频繁" in self._sms_to()[-1].body
