@@ -28,6 +28,7 @@ from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Receip
 log = logging.getLogger(__name__)
 ANSWER_HANDLERS: list = []  # callables (reply, digit) -> bool; other modules register theirs
 OBJECTION_HANDLERS: list = []  # callables (reply, text) -> bool
+CALLTASK_OWNERS: list = []  # callables (task) -> str: why only its owner may close it, or ""
 
 
 def register_answer_handler(handler) -> None:
@@ -35,6 +36,14 @@ def register_answer_handler(handler) -> None:
     the first handler that returns True for a reply has handled it."""
     if handler not in ANSWER_HANDLERS:
         ANSWER_HANDLERS.append(handler)
+
+
+def register_calltask_owner(check) -> None:
+    """A module whose call tasks are closed through its own form (a 好孕好运 follow-up call
+    records an outcome) registers a check: given a task, the reason the generic call desk may
+    not close it, or "" when it is not that module's."""
+    if check not in CALLTASK_OWNERS:
+        CALLTASK_OWNERS.append(check)
 
 
 def register_objection_handler(handler) -> None:
@@ -728,8 +737,14 @@ def calltask_create(
 
 @transaction.atomic
 def calltask_close(
-    *, actor, task: CallTask, outcome: str, now: dt.datetime | None = None
+    *, actor, task: CallTask, outcome: str, now: dt.datetime | None = None, owner: bool = False
 ) -> CallTask:
+    """Close a call task with its outcome. A task another module owns (see
+    register_calltask_owner) is closed only by that module (`owner=True`)."""
+    if not owner:
+        for check in CALLTASK_OWNERS:
+            if why := check(task):
+                raise ServiceError(why)
     if not outcome.strip():
         raise ServiceError("请填写处理结果。", field="outcome")
     task.status, task.outcome = CallTask.DONE, outcome.strip()[:200]

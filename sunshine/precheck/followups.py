@@ -252,7 +252,7 @@ def followups_of(registration: Registration) -> QuerySet[FollowUp]:
 def _task_close(actor, followup: FollowUp, outcome: str, now: dt.datetime) -> None:
     task = followup.call_task
     if task is not None and task.status == CallTask.OPEN:
-        sms_services.calltask_close(actor=actor, task=task, outcome=outcome, now=now)
+        sms_services.calltask_close(actor=actor, task=task, outcome=outcome, now=now, owner=True)
 
 
 @transaction.atomic

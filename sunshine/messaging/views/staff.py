@@ -254,9 +254,6 @@ def call_close(request, task_id):
     if task.status == CallTask.DONE:
         messages.info(request, "这条任务已经处理过了。")
         return redirect("messaging_staff:call-detail", task_id=task.pk)
-    if hasattr(task, "followup"):  # a 好孕好运 follow-up call: its outcome has its own form
-        messages.warning(request, "这是随访任务，请在随访表单中记录结果，任务会随之关闭。")
-        return redirect("messaging_staff:call-detail", task_id=task.pk)
     form = forms.CallCloseForm(request.POST)
     if form.is_valid():
         try:

@@ -8,8 +8,10 @@ from django.utils import timezone
 from sunshine.accounts import roles
 from sunshine.accounts import services as account_services
 from sunshine.core import scopecheck
+from sunshine.core.errors import ServiceError
 from sunshine.core.models import AuditEntry
 from sunshine.core.testing import OTHER_MARKERS, PASSWORD
+from sunshine.messaging import services as sms_services
 from sunshine.messaging.models import CallTask, Enrolment
 from sunshine.precheck import followups
 from sunshine.precheck.models import FollowUp, Pregnancy, Registration
@@ -331,7 +333,15 @@ class TestFollowUpCallsCloseOnlyThroughTheirForm:
         client.force_login(world.users["call_operator"])
         page = client.get(f"/staff/sms/calls/{due.call_task_id}/").content.decode()
         assert "填写随访结果" in page and "记录结果，处理完毕" not in page
-        client.post(f"/staff/sms/calls/{due.call_task_id}/close/", {"outcome": "已告知"})
+        resp = client.post(f"/staff/sms/calls/{due.call_task_id}/close/", {"outcome": "已告知"})
+        assert "请在随访表单中记录结果" in resp.content.decode()
         assert CallTask.objects.get(pk=due.call_task_id).status == CallTask.OPEN
         due.refresh_from_db()
         assert due.status == FollowUp.OPEN
+
+    def test_the_service_refuses_it_too_and_only_the_follow_up_closes_it(self, world, due):
+        with pytest.raises(ServiceError, match="请在随访表单中记录结果"):
+            sms_services.calltask_close(
+                actor=world.users["call_operator"], task=due.call_task, outcome="已告知"
+            )
+        assert CallTask.objects.get(pk=due.call_task_id).status == CallTask.OPEN
