@@ -49,21 +49,28 @@ def donor_counts(actor) -> dict:
     }
 
 
-def donor_get_for_actor(actor, donor_id: int, *, reason: str = "") -> Donor:
-    """One active donor in scope (404 otherwise); the read is audited."""
+DONOR_FIELDS = ["name", "abo", "rhd", "place"]
+IDENTIFIERS = ["id_number", "mobile"]
+
+
+def donor_get_for_actor(
+    actor, donor_id: int, *, reason: str = "", fields: list[str] = DONOR_FIELDS
+) -> Donor:
+    """One active donor in scope (404 otherwise); the read of `fields` is audited, in one
+    row (a reveal of the identifiers alone names only them)."""
     donor = scoping.get_for_actor(
         Donor.objects.select_related("place__parent", "registered_by"),
         actor,
         pk=donor_id,
         is_active=True,
     )
-    audit.record_read(actor=actor, obj=donor, fields=["name", "abo", "rhd", "place"], reason=reason)
+    audit.record_read(actor=actor, obj=donor, fields=fields, reason=reason)
     return donor
 
 
-def donor_identifiers(actor, donor: Donor, *, reason: str = "") -> dict:
-    """The full ID number and mobile (an explicit, audited reveal)."""
-    audit.record_read(actor=actor, obj=donor, fields=["id_number", "mobile"], reason=reason)
+def donor_identifiers(donor: Donor) -> dict:
+    """The full ID number and mobile of a donor read with IDENTIFIERS among its audited
+    fields (donor_get_for_actor)."""
     return {"id_number": donor.id_number, "mobile": donor.mobile}
 
 

@@ -151,12 +151,22 @@ class TestEveryAccessIsAudited:
             action="donor.read_sensitive", object_id=str(d.pk)
         ).exists()
 
+        reads = AuditEntry.objects.filter(action="donor.read_sensitive").order_by("pk")
+        before = reads.count()
         body = client.post(
             f"/staff/rh/donors/{d.pk}/identifiers/", {"reason": "电话核实"}
         ).content.decode()
         assert "13766667777" in body and d.id_number in body
-        reveal = AuditEntry.objects.filter(action="donor.read_sensitive").order_by("pk").last()
-        assert reveal.changes["fields"] == ["id_number", "mobile"] and reveal.reason == "电话核实"
+        # One row per reveal, naming what the page showed; the htmx swap shows only the two.
+        assert reads.count() == before + 1
+        reveal = reads.last()
+        assert {"id_number", "mobile", "name"} <= set(reveal.changes["fields"])
+        assert reveal.reason == "电话核实"
+        body = client.post(
+            f"/staff/rh/donors/{d.pk}/identifiers/", {"reason": "再次核实"}, HTTP_HX_REQUEST="true"
+        ).content.decode()
+        assert "13766667777" in body and reads.count() == before + 2
+        assert reads.last().changes["fields"] == ["id_number", "mobile"]
 
         resp = client.post(
             "/staff/rh/search/",

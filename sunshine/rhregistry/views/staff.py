@@ -97,8 +97,11 @@ def donor_detail(request, donor_id):
 @require_POST
 def donor_identifiers(request, donor_id):
     reason = request.POST.get("reason", "")[:200]
-    donor = selectors.donor_get_for_actor(request.user, donor_id, reason=reason)
-    values = selectors.donor_identifiers(request.user, donor, reason=reason)
+    # One audit row per reveal: the identifiers alone for the htmx swap, everything shown
+    # for the whole page.
+    shown = selectors.IDENTIFIERS + ([] if request.htmx else selectors.DONOR_FIELDS)
+    donor = selectors.donor_get_for_actor(request.user, donor_id, reason=reason, fields=shown)
+    values = selectors.donor_identifiers(donor)
     if request.htmx:
         return render(request, "people/_identifiers.html", {"values": values})
     return _detail(request, donor, values=values)
