@@ -389,7 +389,7 @@ def ledger_chart(rows: list[LedgerRow], *, months: bool = False) -> dict:
             else f"{int(r.key[5:])}月"
             for i, r in enumerate(rows)
         ]
-    chart = {"labels": labels, "cost": [float(r.cost) for r in rows]}
+    chart = {"type": "costs", "labels": labels, "cost": [float(r.cost) for r in rows]}
     if months:
         chart["messages"] = [r.messages for r in rows]
     return chart

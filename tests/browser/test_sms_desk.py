@@ -82,3 +82,10 @@ def test_outbox_and_ledger_fit_a_phone(live_world, new_page):
         page.goto(path)
         expect(page.locator("main h1")).to_have_text("短信平台")
         assert _no_horizontal_scroll(page), path
+
+
+def test_the_precheck_statistics_draw_their_charts_with_the_same_script(live_world, new_page):
+    page = new_page()
+    _log_in(page, "county_clerk")
+    page.goto("/staff/precheck/stats/")
+    expect(page.locator(".ledger-chart svg").first).to_be_visible()

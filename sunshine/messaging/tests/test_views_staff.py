@@ -458,7 +458,7 @@ class TestLedger:
 
     def test_the_page_shows_a_chart_and_the_same_numbers_in_tables(self, client, world, known):
         html = body(login(client, world, "town_clerk").get(url("ledger")))
-        assert "vendor/echarts/echarts.min.js" in html and "js/ledger-chart.js" in html
+        assert "vendor/echarts/echarts.min.js" in html and "js/charts.js" in html
         data = json.loads(
             re.search(
                 r'<script id="chart-programme-data" type="application/json">(.*?)</script>', html
