@@ -26,7 +26,7 @@ install-dev: $(DEVSTAMP)
 demo: $(STAMP)
 	$(BIN)/sunshine migrate --noinput -v 0
 	$(BIN)/sunshine build-demo --seed 1 --residents 20000 --if-absent
-	@echo "演示账号：admin / county / town / village / doctor / operator / inspector / observer，密码 sunshine2026"
+	@echo "演示账号：admin / county / town / village / doctor / hospital / operator / inspector / observer，密码 sunshine2026"
 	PORT=$(PORT) $(BIN)/sunshine run --port $(PORT)
 
 lint: $(DEVSTAMP)

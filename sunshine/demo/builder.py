@@ -106,6 +106,8 @@ DEMO_USERS = [
     ("town", roles.TOWN_CLERK, "town", "乡镇专干（演示）", "卫生健康办"),
     ("village", roles.VILLAGE_CADRE, "village", "村专干（演示）", "村卫生健康专干"),
     ("doctor", roles.CLINIC_DOCTOR, "town", "服务站医生（演示）", ""),
+    # A county hospital's doctor: searches the Rh registry and reads checks county-wide.
+    ("hospital", roles.CLINIC_DOCTOR, "county", "县妇幼保健院医生（演示）", "妇产科"),
     ("operator", roles.CALL_OPERATOR, "county", "话务员（演示）", ""),
     ("inspector", roles.DISCIPLINE_INSPECTOR, "county", "纪检员（演示）", ""),
     ("observer", roles.OBSERVER, "county", "第三方监督员（演示）", ""),
