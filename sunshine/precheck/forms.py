@@ -6,6 +6,7 @@ import re
 from django import forms
 from django.utils import timezone
 
+from sunshine.core.errors import form_add_error
 from sunshine.precheck import selectors, services
 from sunshine.precheck.models import Registration
 
@@ -91,9 +92,7 @@ class CoupleForm(forms.Form):
         return {k: d.get(k) for k in keys}
 
     def add_service_error(self, exc) -> None:
-        for field, message in exc.errors or [(exc.field, exc.message)]:
-            field = self.field_map.get(field, field)
-            self.add_error(field if field in self.fields else None, message)
+        form_add_error(self, exc, self.field_map)
 
 
 def _slot_label(slot) -> str:

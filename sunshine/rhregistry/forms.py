@@ -3,7 +3,6 @@
 from django import forms
 
 from sunshine.core import validators
-from sunshine.core.errors import ServiceError
 from sunshine.rhregistry import rules
 
 REQUIRED = "请填写{}。"
@@ -19,12 +18,6 @@ def _style(form: forms.Form, *, size: str = "") -> None:
             w.attrs.setdefault("class", f"form-select {size}".strip())
         else:
             w.attrs.setdefault("class", f"form-control {size}".strip())
-
-
-def add_service_error(form: forms.Form, exc: ServiceError) -> None:
-    """Show a refused service call on the form: on its field when the form has one."""
-    for field, message in exc.errors or [(None, exc.message)]:
-        form.add_error(field if field in form.fields else None, message)
 
 
 def _text(label, max_length, **kw):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from sunshine.accounts.access import staff_required
 from sunshine.core import exports
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.masking import mask_mobile
 from sunshine.messaging import forms, inbox, rules, selectors, services, testsend
 from sunshine.messaging.models import CallTask
@@ -27,10 +27,6 @@ TOKENS_KEPT = 20
 
 def _page(request, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _error(form, exc: ServiceError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _local(value) -> str:
@@ -198,7 +194,7 @@ def test_send(request):
                     params=d["params"],
                 )
             except ServiceError as exc:
-                _error(form, exc)
+                form_add_error(form, exc)
             else:
                 if token:
                     _token_spend(request, token, message.pk)
@@ -261,7 +257,7 @@ def call_close(request, task_id):
                 actor=request.user, task=task, outcome=form.cleaned_data["outcome"]
             )
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "已记录处理结果。下面是下一条待处理任务。")
             return redirect("messaging_staff:call-list")
@@ -317,7 +313,7 @@ def reply_handle(request, reply_id):
         try:
             inbox.reply_handle(actor=request.user, reply=reply, note=form.cleaned_data["note"])
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "已标记为已处理。")
             return redirect("messaging_staff:reply-list")
@@ -372,7 +368,7 @@ def _template_save(request, form, template=None):
             provider_code=d["provider_code"],
         )
     except ServiceError as exc:
-        _error(form, exc)
+        form_add_error(form, exc)
         return None
 
 

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from sunshine.accounts.access import staff_required
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.precheck import catalogue, content, rules
 from sunshine.precheck.models import CheckItem
 
@@ -66,7 +66,7 @@ def catalogue_edit(request, checkitem_id):
         try:
             catalogue.item_update(actor=request.user, item=item, **form.cleaned_data)
         except ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_add_error(form, exc)
         else:
             messages.success(request, f"已保存检查项目“{item.name}”。")
             return redirect("precheck_staff:catalogue")

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sunshine.accounts.access import staff_required
 from sunshine.core import exports
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.precheck import content
 from sunshine.precheck.models import Article
 
@@ -104,7 +104,7 @@ def _article_save(request, form, article=None):
         if d.get("publish"):
             article = content.article_publish(actor=request.user, article=article)
     except ServiceError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        form_add_error(form, exc)
         return None
     return article
 

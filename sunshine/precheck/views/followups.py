@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from sunshine.accounts.access import staff_required
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.messaging.forms import DATE_ERRORS, StaffForm
 from sunshine.precheck import followups, selectors
 from sunshine.precheck.models import FollowUp, Pregnancy
@@ -101,10 +101,6 @@ class RevealForm(StaffForm):
     reason = forms.CharField(label="查看原因（选填）", required=False, max_length=200)
 
 
-def _error(form, exc: ServiceError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
 # Follow-ups -------------------------------------------------------------------------------
 
 
@@ -173,7 +169,7 @@ def followup_record(request, followup_id):
                 again=d.get("again", False),
             )
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             if d["reached"]:
                 messages.success(request, "已记录随访结果。")
@@ -250,7 +246,7 @@ def pregnancy_lmp(request, pregnancy_id):
                 actor=request.user, pregnancy=pregnancy, lmp=form.cleaned_data["lmp"]
             )
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "已修改末次月经日期，待发的孕期短信和随访日期已随之调整。")
             return redirect("precheck_staff:pregnancy-detail", pregnancy_id=pregnancy.pk)
@@ -276,7 +272,7 @@ def pregnancy_end(request, pregnancy_id):
                 reason=d["reason"],
             )
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "已记录妊娠结局。")
             return redirect("precheck_staff:pregnancy-detail", pregnancy_id=pregnancy.pk)
@@ -300,7 +296,7 @@ def pregnancy_create(request, registration_id):
                 actor=request.user, registration=reg, lmp=form.cleaned_data["lmp"]
             )
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "已记录孕情，孕期保健短信已安排。")
             return redirect("precheck_staff:pregnancy-detail", pregnancy_id=pregnancy.pk)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from sunshine.accounts.access import staff_required
 from sunshine.core import audit, exports
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.masking import mask_id_number, mask_mobile
 from sunshine.places import rules as place_rules
 from sunshine.places import scoping
@@ -346,7 +346,7 @@ def _institution_form(request, institution=None):
                 is_active=d["is_active"],
             )
         except ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_add_error(form, exc)
         else:
             messages.success(request, "已保存。")
             return redirect("precheck_staff:institution-detail", institution_id=inst.pk)
@@ -406,7 +406,7 @@ def slot_open(request, institution_id):
                 capacity=d["capacity"],
             )
         except ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_add_error(form, exc)
         else:
             messages.success(request, f"已开放{len(slots)}个时段（已有的时段不重复开放）。")
             return redirect("precheck_staff:institution-detail", institution_id=inst.pk)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.middleware import client_ip
 from sunshine.places import selectors as place_selectors
 from sunshine.publishing import posters, rules, selectors, services
@@ -63,7 +63,7 @@ def item_detail(request, public_id):
                 item=item, ip=client_ip(request), **form.cleaned_data
             )
         except ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form_add_error(form, exc)
         else:
             return redirect("publishing:objection", tracking_code=objection.tracking_code)
     context = _item_context(item, item.current)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from sunshine.accounts.access import staff_required
 from sunshine.core import exports, jobs
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.masking import mask_id_number, mask_name
 from sunshine.people import selectors as people_selectors
 from sunshine.places import rules as place_rules
@@ -54,10 +54,6 @@ ACTION_LABELS = {
 
 def press_available() -> bool:
     return pdf is not None and hasattr(pdf, "press_copy_text") and hasattr(pdf, "press_copy_pdf")
-
-
-def _error(form, exc: ServiceError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _refused(request, item, form, form_name: str, exc: ServiceError):
@@ -229,7 +225,7 @@ def item_create(request):
                     expires_at=d["expires_at"],
                 )
             except ServiceError as exc:
-                _error(form, exc)
+                form_add_error(form, exc)
             else:
                 if token:
                     _token_spend(request, token, item.pk)
@@ -287,7 +283,7 @@ def item_edit(request, item_id):
                 expires_at=d["expires_at"],
             )
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "草稿已保存。")
             return redirect("publishing:staff-item-detail", item_id=item.pk)
@@ -473,7 +469,7 @@ def item_correct(request, item_id):
         try:
             version = services.item_correct(actor=request.user, item=item, **form.cleaned_data)
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(
                 request, f"更正已发布（第{version.number}版），原版本保留在版本记录中。"
@@ -658,7 +654,7 @@ def poster_batch(request):
                 options={"place": place.code, "size": size, "base_url": settings.SUNSHINE_BASE_URL},
             )
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             return redirect("backoffice:job-detail", job_id=job.pk)
     return render(request, "publishing/staff/poster_batch.html", {"form": form})
@@ -737,7 +733,7 @@ def objection_answer(request, objection_id):
         try:
             services.objection_answer(actor=request.user, objection=objection, answer=form.value)
         except ServiceError as exc:
-            _error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "答复已保存，提出人可用查询码查看。")
             return redirect("publishing:staff-objection-detail", objection_id=objection.pk)
@@ -774,7 +770,7 @@ def category_list(request):
                 else:
                     services.category_create(actor=request.user, code=d["code"], **fields)
             except ServiceError as exc:
-                _error(form, exc)
+                form_add_error(form, exc)
                 categories = list(selectors.category_list_staff())  # as stored, not as typed
                 editing = next((c for c in categories if editing and c.pk == editing.pk), None)
             else:

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sunshine.core import throttle
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.middleware import client_ip
 from sunshine.rhregistry import forms, rules, selectors, services
 
@@ -54,7 +54,7 @@ def join(request):
             services.donor_remind_registered(donor_id=exc.donor_id)
             return redirect(reverse("rhregistry:join") + "?done=1")
         except ServiceError as exc:
-            forms.add_service_error(form, exc)
+            form_add_error(form, exc)
         else:
             return redirect(reverse("rhregistry:join") + "?done=1")
     return render(
@@ -83,7 +83,7 @@ def withdraw(request):
                 id_number=form.cleaned_data["id_number"], mobile=form.cleaned_data["mobile"]
             )
         except ServiceError as exc:
-            forms.add_service_error(form, exc)
+            form_add_error(form, exc)
         else:
             return redirect(reverse("rhregistry:withdraw") + "?done=1")
     return render(

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sunshine.accounts.access import staff_required
-from sunshine.core.errors import ServiceError
+from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.rhregistry import forms, rules, selectors, services
 from sunshine.rhregistry.models import ContactRequest
 
@@ -64,7 +64,7 @@ def donor_create(request):
                 consent_scope=data["consent_scope"],
             )
         except ServiceError as exc:
-            forms.add_service_error(form, exc)
+            form_add_error(form, exc)
         else:
             messages.success(request, "已代为登记，并已给志愿者发送登记短信。")
             return redirect("rhregistry_staff:donor-detail", donor_id=donor.pk)
@@ -143,7 +143,7 @@ def search(request):
                 reason=data["reason"],
             )
         except ServiceError as exc:
-            forms.add_service_error(form, exc)
+            form_add_error(form, exc)
         else:
             return redirect("rhregistry_staff:search-results", search_id=found.pk)
     recent = selectors.search_list_for_actor(request.user)[:10]
