@@ -26,16 +26,18 @@ from sunshine.messaging.backends import Outgoing, get_gateway
 from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Receipt, Reply, Template
 
 log = logging.getLogger(__name__)
-ANSWER_HANDLERS: list = []  # callables (reply, digit) -> bool; other modules register theirs
-OBJECTION_HANDLERS: list = []  # callables (reply, text) -> bool
+# Other modules' handlers for replies, by intent (rules.reply_intent): callables
+# (reply, text) -> bool, True when the handler took the reply.
+REPLY_HANDLERS: dict[str, list] = {"answer": [], "objection": []}
 CALLTASK_OWNERS: list = []  # callables (task) -> str: why only its owner may close it, or ""
 
 
-def register_answer_handler(handler) -> None:
-    """A module that asks a numbered question (1 = confirm appointment) registers a handler;
-    the first handler that returns True for a reply has handled it."""
-    if handler not in ANSWER_HANDLERS:
-        ANSWER_HANDLERS.append(handler)
+def register_reply_handler(intent: str, handler) -> None:
+    """A module that asks a numbered question (1 = confirm appointment) registers an "answer"
+    handler; the module that publishes notices an "objection" one ("YY 内容"). The first
+    handler that returns True for a reply has handled it; otherwise it goes to the inbox."""
+    if handler not in REPLY_HANDLERS[intent]:
+        REPLY_HANDLERS[intent].append(handler)
 
 
 def register_calltask_owner(check) -> None:
@@ -44,13 +46,6 @@ def register_calltask_owner(check) -> None:
     not close it, or "" when it is not that module's."""
     if check not in CALLTASK_OWNERS:
         CALLTASK_OWNERS.append(check)
-
-
-def register_objection_handler(handler) -> None:
-    """The module that publishes notices takes objections sent by SMS ("YY 内容"); a handler
-    returns True when it filed the objection. Otherwise the reply goes to the inbox."""
-    if handler not in OBJECTION_HANDLERS:
-        OBJECTION_HANDLERS.append(handler)
 
 
 def _quiet() -> tuple[dt.time, dt.time]:
@@ -704,7 +699,7 @@ def replies_receive(payload: list[dict]) -> int:
             elif intent in ("answer", "objection"):
                 reply.route = intent
             reply.save()
-            handlers = {"answer": ANSWER_HANDLERS, "objection": OBJECTION_HANDLERS}.get(intent)
+            handlers = REPLY_HANDLERS.get(intent)
             if handlers is not None:
                 if any(handler(reply, text) for handler in handlers):
                     Reply.objects.filter(pk=reply.pk).update(handled=True)

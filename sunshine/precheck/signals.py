@@ -13,7 +13,7 @@ def answer_handler(reply, digit: str) -> bool:
     return services.appointment_answer(mobile=reply.mobile, digit=digit) is not None
 
 
-sms_services.register_answer_handler(answer_handler)
+sms_services.register_reply_handler("answer", answer_handler)
 
 
 def followup_owns(task) -> str:

@@ -10,4 +10,4 @@ def objection_handler(reply, text: str) -> bool:
     return services.objection_by_sms(mobile=reply.mobile, text=text)
 
 
-sms_services.register_objection_handler(objection_handler)
+sms_services.register_reply_handler("objection", objection_handler)

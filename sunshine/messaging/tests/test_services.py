@@ -274,12 +274,12 @@ class TestReplies:
             seen.append(digit)
             return digit == "1"
 
-        services.register_answer_handler(handler)
+        services.register_reply_handler("answer", handler)
         try:
             self._push("1")
             self._push("2", seq="s2")
         finally:
-            services.ANSWER_HANDLERS.remove(handler)
+            services.REPLY_HANDLERS["answer"].remove(handler)
         routes = dict(Reply.objects.values_list("content", "route"))
         assert seen == ["1", "2"] and routes == {"1": "answer", "2": "inbox"}
 

@@ -25,7 +25,7 @@ def booked(world):
 
 class TestAnswerHandler:
     def test_the_handler_is_registered_at_start_up(self):
-        assert signals.answer_handler in sms_services.ANSWER_HANDLERS
+        assert signals.answer_handler in sms_services.REPLY_HANDLERS["answer"]
 
     def test_reply_1_confirms_the_appointment(self, booked):
         reply(booked.registration.woman_mobile, "1", "s1")
