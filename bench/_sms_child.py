@@ -88,7 +88,7 @@ def enqueue(n: int, seed: int) -> dict:
 
 RAW_CLAIM = """
 SELECT id, out_id, mobile, params FROM messaging_message
-WHERE status = 'queued' AND due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED
+WHERE status = 'queued' AND ready AND due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED
 """
 RAW_SENT = """
 UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,

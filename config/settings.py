@@ -254,6 +254,8 @@ SUNSHINE_SMS_PER_NUMBER_PER_DAY = env_int("SUNSHINE_SMS_PER_NUMBER_PER_DAY", 10)
 SUNSHINE_SMS_MAX_ATTEMPTS = env_int("SUNSHINE_SMS_MAX_ATTEMPTS", 5)
 SUNSHINE_SMS_LEASE_SECONDS = env_int("SUNSHINE_SMS_LEASE_SECONDS", 60)
 SUNSHINE_SMS_BATCH = env_int("SUNSHINE_SMS_BATCH", 100)
+# A campaign message joins the send queue (the claim index) this many hours before it is due.
+SUNSHINE_SMS_READY_HOURS = env_int("SUNSHINE_SMS_READY_HOURS", 48)
 SUNSHINE_SMS_HTTP_TIMEOUT = env_int("SUNSHINE_SMS_HTTP_TIMEOUT", 10)
 # Receipts and replies are pushed to /sms/receipts/<token>/ and /sms/replies/<token>/.
 SUNSHINE_SMS_CALLBACK_TOKEN = env("SUNSHINE_SMS_CALLBACK_TOKEN", "local")

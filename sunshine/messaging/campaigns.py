@@ -28,15 +28,17 @@ Policies:
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from sunshine.core import audit, jobs
 from sunshine.core.errors import ServiceError
@@ -331,6 +333,16 @@ def _due(anchor: dt.date, ev: _Event, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(anchor + dt.timedelta(days=ev.offset_days), ev.send_time, tz)
 
 
+def ready_until(now: dt.datetime) -> dt.datetime:
+    """Campaign messages due up to this time belong in the send queue (Message.ready)."""
+    return now + dt.timedelta(hours=settings.SUNSHINE_SMS_READY_HOURS)
+
+
+def _next_ready(items, until: dt.datetime) -> dt.datetime | None:
+    """The earliest due time among planned messages (event, due, …) not yet in the queue."""
+    return min((it[1] for it in items if it[1] > until), default=None)
+
+
 def _date_param(anchor: dt.date, ev: _Event) -> str:
     days = ev.offset_days if ev.date_offset_days is None else ev.date_offset_days
     d = anchor + dt.timedelta(days=days)
@@ -361,6 +373,7 @@ _MESSAGE_COLUMNS = (
     "resident",
     "place",
     "place_path",
+    "enrolment",
     "params",
     "programme",
     "category",
@@ -380,6 +393,7 @@ _MESSAGE_COLUMNS = (
     "delivered_at",
     "created_at",
     "fire_version",
+    "ready",
     "source",
 )
 
@@ -428,13 +442,14 @@ class _MessageWriter:
         self._buf: list = []
         self._ev_static: dict = {}
         self._ids = _OutIds()
+        self._copy = None  # an open COPY while streaming
         opts = Message._meta
         self.columns = [opts.get_field(f).column for f in _MESSAGE_COLUMNS]
         self.table = opts.db_table
 
-    def _static(self, ev: _Event, due: dt.datetime) -> str:
-        """The columns after `params` up to `fire_version`, in COPY text."""
-        key = (ev.id, due)
+    def _static(self, ev: _Event, due: dt.datetime, ready: bool) -> str:
+        """The columns after `params` up to `ready`, in COPY text."""
+        key = (ev.id, due, ready)
         text = self._ev_static.get(key)
         if text is None:
             text = "\t".join(
@@ -457,6 +472,7 @@ class _MessageWriter:
                     "\\N",
                     self.created.isoformat(),
                     str(self.version),
+                    "t" if ready else "f",
                 ]
             )
             if len(self._ev_static) > 100_000:
@@ -474,6 +490,7 @@ class _MessageWriter:
         if not items:
             return
         ids = self._ids.take(len(items))
+        until = ready_until(now)
         src = f"{SOURCE_PREFIX}{self.campaign.pk}:enrolment:{person.enrolment_id}:event:"
         if self.pg:
             # Dates are "12月5日": only the name may need JSON or COPY escapes.
@@ -484,12 +501,13 @@ class _MessageWriter:
                     "\\N" if person.resident_id is None else str(person.resident_id),
                     "\\N" if person.place_id is None else str(person.place_id),
                     person.place_path.translate(_COPY_ESCAPE),
+                    str(person.enrolment_id),
                     f'{{"name": {name_json}, "date": "'.translate(_COPY_ESCAPE),
                 ]
             )
             static = self._static
             self._buf.extend(
-                f'{oid}\t{head}{date}"}}\t{static(ev, due)}\t{src}{ev.id}\n'
+                f'{oid}\t{head}{date}"}}\t{static(ev, due, due <= until)}\t{src}{ev.id}\n'
                 for oid, (ev, due, date) in zip(ids, items, strict=True)
             )
         else:
@@ -503,6 +521,7 @@ class _MessageWriter:
                         person.resident_id,
                         person.place_id,
                         person.place_path,
+                        person.enrolment_id,
                         json.dumps({"name": person.name, "date": date}, ensure_ascii=False),
                         self.campaign.programme,
                         ev.category,
@@ -522,6 +541,7 @@ class _MessageWriter:
                         None,
                         created,
                         self.version,
+                        due <= until,
                         f"{src}{ev.id}",
                     )
                 )
@@ -531,13 +551,40 @@ class _MessageWriter:
         if len(self._buf) >= 20_000:
             self.flush()
 
+    @property
+    def _copy_statement(self) -> str:
+        return f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
+
+    @contextmanager
+    def streaming(self) -> Iterator["_MessageWriter"]:
+        """PostgreSQL: one COPY stays open while messages are added, its data handed to a
+        thread that writes to the socket, so that the database stores one part while the next
+        is built — both cores at work instead of taking turns (a bulk enrolment ran 1.4×
+        faster). No other statement may use the connection meanwhile. Elsewhere: flushes."""
+        if not self.pg:
+            yield self
+            self.flush()
+            return
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(self._copy_statement, writer=QueuedLibpqWriter(raw)) as copy:
+                self._copy = copy
+                try:
+                    yield self
+                    self.flush()
+                finally:
+                    self._copy = None
+
     def flush(self) -> None:
         if not self._buf:
             return
+        if self._copy is not None:
+            self._copy.write("".join(self._buf))
+            self._buf = []
+            return
         with connection.cursor() as cursor:
             if self.pg:
-                stmt = f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
-                with cursor.cursor.copy(stmt) as copy:
+                with cursor.cursor.copy(self._copy_statement) as copy:
                     copy.write("".join(self._buf))
             else:
                 marks = ", ".join(["%s"] * len(self.columns))
@@ -625,12 +672,16 @@ _ENROLMENT_COLUMNS = (
     "created_at",
     "closed_at",
     "close_reason",
+    "next_ready_at",
 )
 
 
-def _insert_enrolments(campaign: Campaign, rows: list, mobiles: list[str]) -> list[int]:
-    """Write the enrolments, return their ids in order. PostgreSQL: ids drawn from the
-    sequence and the rows COPYed (the model layer costs more than the database here)."""
+def _insert_enrolments(
+    campaign: Campaign, rows: list, mobiles: list[str], nexts: list[dt.datetime | None]
+) -> list[int]:
+    """Write the enrolments (with when each has a message to put in the send queue next),
+    return their ids in order. PostgreSQL: ids drawn from the sequence and the rows COPYed
+    (the model layer costs more than the database here)."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
@@ -645,36 +696,44 @@ def _insert_enrolments(campaign: Campaign, rows: list, mobiles: list[str]) -> li
                 anchor_date=r.anchor_date,
                 campaign_version=campaign.version,
                 source=r.source,
+                next_ready_at=nxt,
             )
-            for r, mobile in zip(rows, mobiles, strict=True)
+            for r, mobile, nxt in zip(rows, mobiles, nexts, strict=True)
         ]
         Enrolment.objects.bulk_create(objs, batch_size=500)
         return [o.pk for o in objs]
     opts = Enrolment._meta
     columns = [opts.get_field(f).column for f in _ENROLMENT_COLUMNS]
-    tail = f"\t{Enrolment.ACTIVE}\t{campaign.version}\t\\N\t"
-    created = f"\t{timezone.now().isoformat()}\t\\N\t\n"
+    middle = f"\t{Enrolment.ACTIVE}\t{campaign.version}\t\\N\t"
+    tail = f"\t{timezone.now().isoformat()}\t\\N\t\t"
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
             [opts.db_table, len(rows)],
         )
         ids = [i for (i,) in cursor.fetchall()]
-        lines = []
-        for pk, r, mobile in zip(ids, rows, mobiles, strict=True):
-            resident = NULL if r.resident_id is None else r.resident_id
-            place = NULL if r.place_id is None else r.place_id
-            name, path, source = (
-                v.translate(_COPY_ESCAPE) for v in (r.name, r.place_path, r.source)
-            )
-            lines.append(
-                f"{pk}\t{campaign.pk}\t{resident}\t{name}\t{mobile}\t{place}\t{path}\t"
-                f"{r.anchor_date.isoformat()}{tail}{source}{created}"
-            )
         stmt = f"COPY {opts.db_table} ({', '.join(columns)}) FROM STDIN"
-        with cursor.cursor.copy(stmt) as copy:
-            copy.write("".join(lines))
+        raw = cursor.cursor
+        with raw.copy(stmt, writer=QueuedLibpqWriter(raw)) as copy:  # see _MessageWriter
+            for start in range(0, len(rows), CHUNK):
+                part = slice(start, start + CHUNK)
+                people = zip(ids[part], rows[part], mobiles[part], nexts[part], strict=True)
+                copy.write("".join(_enrolment_lines(campaign.pk, people, middle, tail)))
     return ids
+
+
+def _enrolment_lines(campaign_id: int, rows: Iterable, middle: str, tail: str) -> Iterator[str]:
+    """Enrolments in COPY text from (id, row, mobile, next ready): `middle` holds the columns
+    from status to done_through, `tail` those between the source and next_ready_at."""
+    for pk, r, mobile, nxt in rows:
+        resident = NULL if r.resident_id is None else r.resident_id
+        place = NULL if r.place_id is None else r.place_id
+        name, path, source = (v.translate(_COPY_ESCAPE) for v in (r.name, r.place_path, r.source))
+        yield (
+            f"{pk}\t{campaign_id}\t{resident}\t{name}\t{mobile}\t{place}\t{path}\t"
+            f"{r.anchor_date.isoformat()}{middle}{source}{tail}"
+            f"{NULL if nxt is None else nxt.isoformat()}\n"
+        )
 
 
 def _call_task_for(
@@ -752,6 +811,9 @@ def _enrol(campaign: Campaign, rows, now, progress=None, keep: bool = False) -> 
     cache: dict = {}
     tasks: list[CallTask] = []
     seen: set[str] = set()
+    fresh, mobiles, nexts = [], [], []
+    until = ready_until(now)
+    next_by_anchor: dict[dt.date, dt.datetime | None] = {}
     for start in range(0, len(rows), CHUNK):
         chunk = [_row_values(r, start + i + 1) for i, r in enumerate(rows[start : start + CHUNK])]
         sources = [r.source for r in chunk if r.source]
@@ -762,7 +824,6 @@ def _enrol(campaign: Campaign, rows, now, progress=None, keep: bool = False) -> 
                     campaign=campaign, status=Enrolment.ACTIVE, source__in=part
                 ).values_list("source", flat=True)
             )
-        fresh, mobiles = [], []
         for r in chunk:
             if r.source and (r.source in taken or r.source in seen):
                 result.already += 1
@@ -771,25 +832,35 @@ def _enrol(campaign: Campaign, rows, now, progress=None, keep: bool = False) -> 
                 seen.add(r.source)
             r.name, r.source = r.name[:50], r.source[:60]
             fresh.append(r)
-            mobiles.append(_usable_mobile(r.mobile))
-        ids = _insert_enrolments(campaign, fresh, mobiles)
-        for r, pk, mobile in zip(fresh, ids, mobiles, strict=True):
-            person = _Person(pk, r.name, mobile, r.resident_id, r.place_id, r.place_path)
-            items = _items(r.anchor_date, events, now, cache)
-            if mobile:
-                writer.add_person(person, items, now)
-            else:
-                tasks.append(_call_task_for(campaign, person, r.mobile, r.anchor_date, items))
-        if keep:
-            result.enrolments.extend(Enrolment.objects.filter(pk__in=ids).order_by("pk"))
-        result.enrolled += len(ids)
-        if len(tasks) >= CHUNK:
-            CallTask.objects.bulk_create(tasks, batch_size=500)
-            result.call_tasks += len(tasks)
-            tasks = []
+            mobile = _usable_mobile(r.mobile)
+            mobiles.append(mobile)
+            if not mobile:
+                nexts.append(None)
+                continue
+            if r.anchor_date not in next_by_anchor:
+                items = _items(r.anchor_date, events, now, cache)
+                next_by_anchor[r.anchor_date] = _next_ready(items, until)
+            nexts.append(next_by_anchor[r.anchor_date])
         if progress:
-            progress(min(start + CHUNK, len(rows)), len(rows), "写入短信")
-    writer.flush()
+            progress(min(start + CHUNK, len(rows)), len(rows), "核对对象")
+    # Then the enrolments in one stream, and every message in another (PostgreSQL COPY: no
+    # other statement on the connection until each ends).
+    ids = _insert_enrolments(campaign, fresh, mobiles, nexts)
+    result.enrolled = len(ids)
+    if keep:
+        result.enrolments = list(Enrolment.objects.filter(pk__in=ids).order_by("pk"))
+    with writer.streaming():
+        for start in range(0, len(ids), CHUNK):
+            part = slice(start, start + CHUNK)
+            for r, pk, mobile in zip(fresh[part], ids[part], mobiles[part], strict=True):
+                person = _Person(pk, r.name, mobile, r.resident_id, r.place_id, r.place_path)
+                items = _items(r.anchor_date, events, now, cache)
+                if mobile:
+                    writer.add_person(person, items, now)
+                else:
+                    tasks.append(_call_task_for(campaign, person, r.mobile, r.anchor_date, items))
+            if progress:
+                progress(min(start + CHUNK, len(ids)), len(ids), "写入短信")
     CallTask.objects.bulk_create(tasks, batch_size=500)
     result.call_tasks += len(tasks)
     result.messages = writer.count
@@ -879,29 +950,18 @@ _MSG_FIELDS = (
 
 
 def _messages_of(enrolments: list[Enrolment]) -> dict[int, list[_Msg]]:
-    """The campaign messages of these enrolments (one campaign), locked, by enrolment id.
-    Found through the mobile and resident indexes: each message carries its enrolment's
-    mobile and resident (a resident's messages are found after a change of number too)."""
+    """The campaign messages of these enrolments (one campaign), locked, by enrolment id."""
     out: dict[int, list[_Msg]] = {e.pk: [] for e in enrolments}
-    if not enrolments:
-        return out
-    prefix = f"{SOURCE_PREFIX}{enrolments[0].campaign_id}:enrolment:"
-    seen: set[int] = set()
-    for part in _chunks(enrolments, 400):
-        mobiles = sorted({e.mobile for e in part if e.mobile})
-        residents = sorted({e.resident_id for e in part if e.resident_id})
-        if not mobiles and not residents:
-            continue
+    for part in _chunks(list(out), 400):
         qs = (
             Message.objects.select_for_update()
-            .filter(Q(mobile__in=mobiles) | Q(resident_id__in=residents), source__startswith=prefix)
+            .filter(enrolment_id__in=part)
             .order_by("id")
             .values_list(*_MSG_FIELDS)
         )
         for mid, source, status, due_at, template_id, category, params, fv in qs:
             parts = source_parts(source)
-            if parts is not None and parts[1] in out and mid not in seen:
-                seen.add(mid)
+            if parts is not None and parts[1] in out:
                 out[parts[1]].append(
                     _Msg(mid, parts[2], status, due_at, template_id, category, params, fv)
                 )
@@ -970,6 +1030,7 @@ def _replan(
                     category=ev.category,
                     params=params,
                     fire_version=version,
+                    ready=due <= ready_until(now),
                 )
             )
     changes.cancel.extend(m.id for m in pending.values())
@@ -995,7 +1056,7 @@ def _apply(changes: _Changes, version: int, why: str) -> int:
     if changes.move:
         Message.objects.bulk_update(
             changes.move,
-            ["due_at", "template", "category", "params", "fire_version"],
+            ["due_at", "template", "category", "params", "fire_version", "ready"],
             batch_size=200,
         )
         tz = _tz()
@@ -1011,6 +1072,44 @@ def _apply(changes: _Changes, version: int, why: str) -> int:
             batch_size=500,
         )
     return _cancel(changes.cancel, why)
+
+
+def _next_ready_refresh(enrolment_ids: list[int]) -> None:
+    """Set each enrolment's next_ready_at from its messages not yet in the send queue."""
+    for part in _chunks(enrolment_ids):
+        found = dict(
+            Message.objects.filter(enrolment_id__in=part, status=rules.QUEUED, ready=False)
+            .order_by()
+            .values_list("enrolment_id")
+            .annotate(first=Min("due_at"))
+        )
+        changed = [Enrolment(pk=pk, next_ready_at=found.get(pk)) for pk in part]
+        Enrolment.objects.bulk_update(changed, ["next_ready_at"], batch_size=500)
+
+
+def messages_make_ready(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Put the campaign messages due within SUNSHINE_SMS_READY_HOURS into the send queue (the
+    claim index), through the enrolments whose next_ready_at has come: one indexed query
+    when there is nothing to do, so every dispatch round calls it. Enrolments another worker
+    is handling are skipped. Returns the number of messages made ready."""
+    until = ready_until(now or timezone.now())
+    made = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Enrolment.objects.select_for_update(skip_locked=True)
+                .filter(next_ready_at__lte=until)
+                .order_by("next_ready_at")
+                .values_list("pk", flat=True)[:limit]
+            )
+            if not ids:
+                return made
+            made += Message.objects.filter(
+                enrolment_id__in=ids, status=rules.QUEUED, ready=False, due_at__lte=until
+            ).update(ready=True)
+            _next_ready_refresh(ids)
+        if len(ids) < limit:
+            return made
 
 
 def _cancel(ids: list[int], why: str) -> int:
@@ -1076,6 +1175,7 @@ def _replan_one(e: Enrolment, now: dt.datetime, why: str, also: list[_Msg] = ())
     _replan(e, events, found, now, version, writer, changes)
     writer.flush()
     cancelled = _apply(changes, version, why)
+    _next_ready_refresh([e.pk])
     if e.campaign_version != version:
         e.campaign_version = version
         e.save(update_fields=["campaign_version"])
@@ -1214,6 +1314,7 @@ def campaign_reschedule(
                 _replan(e, events, by_enrolment[e.pk], now, version, writer, changes)
             writer.flush()
             totals["cancelled"] += _apply(changes, version, "短信计划已更新，按新计划发送")
+            _next_ready_refresh([e.pk for e in batch])
             Enrolment.objects.filter(pk__in=[e.pk for e in batch]).update(campaign_version=version)
             totals["enrolments"] += len(batch)
             totals["moved"] += len(changes.move)

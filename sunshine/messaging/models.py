@@ -39,9 +39,13 @@ class Message(models.Model):
     """One SMS in the outbox. `out_id` goes to the gateway (OutId) and comes back in receipts:
     a message resent after a crash carries the same one."""
 
-    # Indexes are few and partial on purpose: campaigns write millions of rows here, and each
-    # send writes a new version of its row (on SQLite a claim does too) that cannot be HOT, since
-    # the status leaves the claim index: every index entry is paid again (see Meta).
+    # Indexes are few and partial on purpose, and the references carry no database constraint:
+    # campaigns write millions of rows here (each index entry and each deferred foreign-key
+    # check is paid per row: with the three constraints and two more indexes, enrolment ran at
+    # a third of today's speed), and each send writes a new version of its row (on SQLite a
+    # claim does too) that cannot be HOT, since the status leaves the claim index (see Meta).
+    # Rows are written only by this app's services, from rows they have just read; Django
+    # still refuses to delete a resident, place or template that messages point to (PROTECT).
     out_id = models.CharField("发送编号", max_length=40)
     mobile = models.CharField("手机号码", max_length=11)
     resident = models.ForeignKey(
@@ -52,6 +56,7 @@ class Message(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,  # nothing reads messages by resident
+        db_constraint=False,
     )
     place = models.ForeignKey(
         "places.Place",
@@ -61,6 +66,7 @@ class Message(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,  # reads go by place_path
+        db_constraint=False,
     )
     place_path = models.CharField("区划前缀", max_length=16, blank=True)
     programme = models.CharField("项目", max_length=40)
@@ -75,6 +81,17 @@ class Message(models.Model):
         on_delete=models.PROTECT,
         related_name="messages",
         db_index=False,
+        db_constraint=False,
+    )
+    enrolment = models.ForeignKey(
+        "Enrolment",
+        verbose_name="短信计划对象",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        db_index=False,  # a partial index, see Meta
+        db_constraint=False,
     )
     params = models.JSONField("参数", default=dict, blank=True)
     body = models.TextField("内容", blank=True, help_text="按模板的消息在发送时才生成内容")
@@ -95,24 +112,44 @@ class Message(models.Model):
         "来源", max_length=60, blank=True, help_text="产生这条短信的对象，如 campaign:3:event:7"
     )
     fire_version = models.PositiveIntegerField("计划版本", default=0)
+    ready = models.BooleanField(
+        "已进入发送队列",
+        default=True,
+        db_default=True,
+        help_text="短信计划的短信在计划时间前两天（SUNSHINE_SMS_READY_HOURS）才进入发送队列",
+    )
 
     scope_path = "place_path"
 
     class Meta:
         verbose_name = "短信"
         verbose_name_plural = "短信"
-        ordering = ["-created_at", "-id"]
+        ordering = ["-id"]  # newest first; ids rise with creation and the primary key serves it
         indexes = [
-            # Only the rows a worker may claim: a sent row leaves this index.
+            # Only the rows a worker may claim: a sent row leaves this index, and a campaign
+            # message enters it two days before it is due (campaigns.messages_make_ready;
+            # until then its enrolment's next_ready_at stands for it), so that a campaign of
+            # two million messages does not pay this index at enrolment. SQLite uses it only
+            # when a query repeats the condition (see services._CLAIM_SQLITE).
             models.Index(
-                fields=["status", "due_at"],
+                fields=["due_at"],
                 name="message_due",
-                condition=models.Q(status__in=[rules.QUEUED, rules.SENDING]),
+                condition=models.Q(status__in=[rules.QUEUED, rules.SENDING], ready=True),
             ),
-            models.Index(fields=["programme", "created_at"], name="message_ledger"),
-            models.Index(fields=["mobile", "sent_at"], name="message_mobile_sent"),
+            # An enrolment's messages (moved, cancelled, re-planned): written in enrolment
+            # order, so a bulk enrolment appends at the index's right edge.
             models.Index(
-                fields=["place_path"], name="message_path_like", opclasses=["varchar_pattern_ops"]
+                fields=["enrolment"],
+                name="message_enrolment",
+                condition=models.Q(enrolment__isnull=False),
+            ),
+            # What was sent to a number (rate limits, replies, the reply's place): a waiting
+            # message enters it when it is sent. The outbox search by number and the ledger
+            # by place read the table itself (a scoped list walks the primary key backwards).
+            models.Index(
+                fields=["mobile", "sent_at"],
+                name="message_mobile_sent",
+                condition=models.Q(sent_at__isnull=False),
             ),
         ]
         constraints = [models.UniqueConstraint(fields=["out_id"], name="message_out_id_once")]
@@ -333,8 +370,15 @@ class Enrolment(models.Model):
     ACTIVE, CLOSED = "active", "closed"
     STATUS_CHOICES = [(ACTIVE, "进行中"), (CLOSED, "已结束")]
 
+    # Indexes: a bulk enrolment writes 100,000 rows at a time. The campaign's own index is
+    # enrolment_due (it starts with the campaign); places are read by place_path; sources
+    # only with their campaign, through the unique constraint's index.
     campaign = models.ForeignKey(
-        Campaign, verbose_name="短信计划", on_delete=models.PROTECT, related_name="enrolments"
+        Campaign,
+        verbose_name="短信计划",
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+        db_index=False,
     )
     resident = models.ForeignKey(
         "people.Resident",
@@ -353,6 +397,7 @@ class Enrolment(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     place_path = models.CharField("区划前缀", max_length=16, blank=True)
     anchor_date = models.DateField("起算日期")
@@ -365,6 +410,12 @@ class Enrolment(models.Model):
         help_text="偏移天数不超过此数的事件已经过去，不再发送（如已分娩：产前提醒都不再发）",
     )
     source = models.CharField("来源", max_length=60, blank=True, help_text="如 precheck:couple:12")
+    next_ready_at = models.DateTimeField(
+        "下一条待入队短信",
+        null=True,
+        blank=True,
+        help_text="尚未进入发送队列的短信中最早的计划时间（不晚于它）",
+    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     closed_at = models.DateTimeField("结束时间", null=True, blank=True)
     close_reason = models.CharField("结束原因", max_length=200, blank=True)
@@ -380,7 +431,11 @@ class Enrolment(models.Model):
                 fields=["place_path"], name="enrolment_path", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["campaign", "status", "campaign_version"], name="enrolment_due"),
-            models.Index(fields=["source"], name="enrolment_source"),
+            models.Index(
+                fields=["next_ready_at"],
+                name="enrolment_next_ready",
+                condition=models.Q(next_ready_at__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -101,7 +101,7 @@ def message_list_for_actor(
     if mobile:
         q = mobile_filter(mobile)
         qs = qs.filter(q) if q is not None else qs.none()
-    return qs.order_by("-created_at", "-id")
+    return qs.order_by("-id")  # newest first, by the primary key (ids rise with creation)
 
 
 def programme_choices(actor) -> list[tuple[str, str]]:
@@ -153,9 +153,9 @@ def message_receipts(message: Message) -> QuerySet[Receipt]:
 
 
 def message_list_for_mobile(actor, mobile: str, *, limit: int = 10) -> list[Message]:
-    """The latest messages to one number, in scope: what a reply may be answering."""
-    qs = scoping.scope(Message.objects.filter(mobile=mobile), actor)
-    return list(qs.order_by("-created_at", "-id")[:limit])
+    """The latest messages sent to one number, in scope: what a reply may be answering."""
+    qs = scoping.scope(Message.objects.filter(mobile=mobile, sent_at__isnull=False), actor)
+    return list(qs.order_by("-sent_at", "-id")[:limit])
 
 
 # Call tasks and replies ---------------------------------------------------------------------

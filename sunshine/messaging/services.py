@@ -222,28 +222,32 @@ _COLUMNS = (
 # the gateway call.
 _CLAIM_PG = f"""
 WITH claimed AS (
-    SELECT {_COLUMNS} FROM messaging_message WHERE status = 'queued' AND due_at <= %(now)s
+    SELECT {_COLUMNS} FROM messaging_message
+    WHERE status = 'queued' AND ready AND due_at <= %(now)s
     ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 )
 SELECT json_agg(json_build_array({_COLUMNS}) ORDER BY id)::text FROM claimed
 """
 # SQLite has one writer at a time: the UPDATE itself is the lock, and it writes a lease
 # ('sending' until claimed_until) because no transaction may stay open across a gateway call.
-# Leases left by dead workers come first.
+# Leases left by dead workers come first. The first condition repeats the claim index's, or
+# SQLite would read the whole table (it does not see that status = 'queued' implies it).
 _CLAIM_SQLITE = """
 UPDATE messaging_message
 SET status = 'sending', claimed_until = %(lease)s, claimed_by = %(worker)s
 WHERE id IN (
     {expired_first}SELECT id FROM (SELECT id FROM messaging_message
-                    WHERE status = 'queued' AND due_at <= %(now)s
+                    WHERE status IN ('queued', 'sending') AND ready AND status = 'queued'
+                    AND due_at <= %(now)s
                     ORDER BY due_at LIMIT %(limit)s)
     LIMIT %(limit)s
 )
 RETURNING {columns}
 """
 _EXPIRED_SQLITE = """SELECT id FROM (SELECT id FROM messaging_message
-                    WHERE status = 'sending' AND claimed_until < %(now)s
-                    ORDER BY id LIMIT %(limit)s)
+                    WHERE status IN ('queued', 'sending') AND ready AND status = 'sending'
+                    AND claimed_until < %(now)s
+                    ORDER BY due_at LIMIT %(limit)s)
     UNION ALL
     """
 _CLAIM_LEASE = {
@@ -331,6 +335,7 @@ def messages_claim(
     locked by the caller's transaction; elsewhere they are leased ('sending'), and a lease that
     ran out (its worker died) is claimed again."""
     now = now or timezone.now()
+    campaigns.messages_make_ready(now=now)
     claimed = _claim(worker=worker, now=now, limit=limit or settings.SUNSHINE_SMS_BATCH)
     if not claimed:
         return []
@@ -406,6 +411,7 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
     longer than SUNSHINE_SMS_LEASE_SECONDS loses its session and its rows. The worker's name
     is the session's application_name meanwhile, for pg_stat_activity (and the crash test)."""
     now = now or timezone.now()
+    campaigns.messages_make_ready(now=now)  # its own short transactions, before the claim
     if connection.vendor != "postgresql":
         return _dispatch(worker, now, gateway)
     with transaction.atomic(), _cursor() as cursor:
@@ -623,12 +629,15 @@ def receipts_record(payload: list[dict], *, now: dt.datetime | None = None) -> i
             )
             if not created:
                 continue
-            # By OutId (unique index); a receipt without one by number (the mobile index),
-            # then provider id: no index on provider ids, which every send would pay for.
+            # By OutId (unique index); a receipt without one by number (the index of sent
+            # messages), then provider id: no index on provider ids, which every send would
+            # pay for.
             qs = (
                 Message.objects.filter(out_id=receipt.out_id)
                 if receipt.out_id
-                else Message.objects.filter(mobile=phone, provider_id=provider_id)
+                else Message.objects.filter(
+                    mobile=phone, sent_at__isnull=False, provider_id=provider_id
+                )
             )
             m = qs.select_related("template").first()
             if m is None:
@@ -654,7 +663,7 @@ def _last_place(mobile: str) -> str:
     place of the last message we sent it, so the reply reaches the staff of that place rather
     than nobody. Messages queued without a place (the Rh registry's) reveal nothing here."""
     return (
-        Message.objects.filter(mobile=mobile)
+        Message.objects.filter(mobile=mobile, sent_at__isnull=False)
         .exclude(place_path="")
         .order_by("-id")
         .values_list("place_path", flat=True)

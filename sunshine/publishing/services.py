@@ -526,7 +526,9 @@ def _notice_for_sms(mobile: str, text: str) -> tuple[Item | None, str]:
         if item is not None:
             return item, m.group(2).strip()
     source = (
-        Message.objects.filter(mobile=mobile, source__startswith="publication:")
+        Message.objects.filter(
+            mobile=mobile, sent_at__isnull=False, source__startswith="publication:"
+        )
         .order_by("-id")
         .values_list("source", flat=True)
         .first()

@@ -257,6 +257,90 @@ class TestAnchorChange:
         assert [m.template.code for m in messages(e, status=rules.QUEUED)] == ["t2", "t3"]
 
 
+class TestMessagesKnowTheirEnrolment:
+    def test_every_message_carries_its_enrolment_and_a_move_finds_them_by_it(self, campaign):
+        e = enrol(campaign)
+        other = enrol(campaign, mobile="13800001234", name="李四")  # same number, other person
+        assert {m.enrolment_id for m in messages(e)} == {e.pk}
+        before = [m.due_at for m in messages(other)]
+        campaigns.anchor_change(actor=None, enrolment=e, anchor_date=day(7), now=BEFORE)
+        assert [m.due_at for m in messages(other)] == before  # not moved with it
+        assert messages(e, status=rules.QUEUED)[1].due_at == at(day(7))
+
+    def test_the_migration_links_messages_written_before_the_column(self, campaign):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        step = import_module(
+            "sunshine.messaging.migrations.0009_outbox_enrolment_no_db_constraints"
+        )
+        e = enrol(campaign)
+        Message.objects.filter(enrolment=e).update(enrolment=None)
+        plain = services.message_enqueue(programme="x", mobile="13800001234", body="你好")
+        step.link_enrolments(apps, None)
+        assert {m.enrolment_id for m in messages(e)} == {e.pk} and len(messages(e)) == 4
+        plain.refresh_from_db()
+        assert plain.enrolment_id is None
+
+
+class TestSendQueue:
+    """A campaign message joins the send queue (the claim index) SUNSHINE_SMS_READY_HOURS
+    (48) before it is due; until then its enrolment's next_ready_at stands for it."""
+
+    def ready(self, e):
+        return [(m.template.code, m.ready) for m in messages(e)]
+
+    def test_only_messages_due_within_two_days_are_queued_at_enrolment(self, campaign):
+        e = enrol(campaign, now=at(day(-8), 10))  # t0 (day -7, 09:30) is 47.5 hours away
+        assert self.ready(e) == [("t0", True), ("t1", False), ("t2", False), ("t3", False)]
+        e.refresh_from_db()
+        assert e.next_ready_at == at(day(0))
+
+    def test_messages_join_the_queue_two_days_ahead_and_are_sent_on_time(self, campaign):
+        e = enrol(campaign)  # a month ahead: nothing queued yet
+        assert self.ready(e) == [("t0", False), ("t1", False), ("t2", False), ("t3", False)]
+        assert campaigns.messages_make_ready(now=at(day(-9), 9, 29)) == 0
+        assert campaigns.messages_make_ready(now=at(day(-9), 9, 30)) == 1  # t0, 48 h ahead
+        e.refresh_from_db()
+        assert e.next_ready_at == at(day(0))
+        # Each dispatch round makes ready what has come within 48 hours, then claims.
+        assert dispatch(at(day(0), 9, 31)) == [
+            "张三您好，第0条，11月24日",
+            "张三您好，第1条，12月1日",
+        ]
+        assert self.ready(e) == [("t0", True), ("t1", True), ("t2", False), ("t3", False)]
+        e.refresh_from_db()
+        assert e.next_ready_at == at(day(10))
+        assert dispatch(at(day(20), 9, 31)) == [
+            "张三您好，第2条，12月11日",
+            "张三您好，第3条，12月21日",
+        ]
+        e.refresh_from_db()
+        assert e.next_ready_at is None
+
+    def test_a_not_yet_queued_message_is_never_claimed(self, campaign):
+        e = enrol(campaign)
+        Message.objects.filter(enrolment=e).update(due_at=BEFORE)  # due, but not queued
+        Enrolment.objects.filter(pk=e.pk).update(next_ready_at=None)
+        assert services.messages_claim(worker="w", now=at(day(-7), 10)) == []
+
+    def test_a_move_closer_queues_the_message_at_once(self, campaign):
+        e = enrol(campaign)
+        campaigns.anchor_change(actor=None, enrolment=e, anchor_date=day(-5), now=at(day(-8)))
+        # New dates: t0 day -12 (past: skipped), t1 day -5 (in 72 h), t2 day 5, t3 day 15.
+        assert [(c, r) for c, r in self.ready(e) if c != "t0"] == [
+            ("t1", False),
+            ("t2", False),
+            ("t3", False),
+        ]
+        campaigns.anchor_change(actor=None, enrolment=e, anchor_date=day(-7), now=at(day(-8)))
+        queued = {m.template.code: m.ready for m in messages(e, status=rules.QUEUED)}
+        assert queued["t1"] is True  # day -7, 09:30: within 48 hours of the change
+        e.refresh_from_db()
+        assert e.next_ready_at == at(day(3))
+
+
 class TestClose:
     def test_close_cancels_waiting_messages_and_keeps_sent_ones(self, campaign):
         e = enrol(campaign)

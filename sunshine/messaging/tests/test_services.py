@@ -132,6 +132,19 @@ class TestDispatch:
         services.dispatch_batch(worker="other", now=DAY + dt.timedelta(seconds=61), gateway=gw)
         assert [o.out_id for o in gw.sent] == [m.out_id]
 
+    @pytest.mark.skipif(_on_postgresql(), reason="SQLite's planner")
+    @pytest.mark.parametrize("expired_first", [True, False])
+    def test_a_lease_claim_reads_the_claim_index_not_the_whole_outbox(self, expired_first):
+        from django.db import connection
+
+        enqueue()
+        args = {"now": DAY.isoformat(), "limit": 5, "lease": DAY.isoformat(), "worker": "w"}
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + services._CLAIM_LEASE[expired_first], args)
+            plan = [row[-1] for row in cursor.fetchall()]
+        assert any("message_due" in step for step in plan), plan
+        assert "SCAN messaging_message" not in plan, plan  # a walk of the whole table
+
     def test_per_number_daily_limit_postpones_to_tomorrow(self, settings):
         settings.SUNSHINE_SMS_PER_NUMBER_PER_DAY = 2
         for _ in range(3):
@@ -257,6 +270,8 @@ class TestReplies:
         self, world
     ):
         enqueue(place=world.village, mobile="13800005555")
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
+        enqueue(place=world.town, mobile="13800005555")  # not sent yet: not what they answer
         self._push("请问检查要带什么？", phone="13800005555")
         assert Reply.objects.get().place_path == world.village.path
         self._push("还有一个问题", seq="s2", phone="13800009999")  # never texted: no place

@@ -700,11 +700,13 @@ class TestReplies:
         r.refresh_from_db()
         assert r.note == "第一次"
 
-    def test_the_reply_page_shows_recent_messages_to_the_number(self, client, world):
-        send(world, text="请于周五检查。")
+    def test_the_reply_page_shows_recent_messages_sent_to_the_number(self, client, world):
+        send(world, text="请于周五检查。", status=rules.SENT)
+        send(world, text="下月再来随访。")  # still waiting: not what the reply answers
         r = reply(world)
         html = body(login(client, world, "town_clerk").get(url("reply-detail", r.pk)))
         assert "请于周五检查。" in html
+        assert "下月再来随访。" not in html
 
 
 class TestOperatorDialsTheNumber:

@@ -844,14 +844,17 @@ class TestObjectionBySms:
         )
 
     def _notice_sms(self, item, mobile=MOBILE):
+        """A notice SMS sent to the number (what a reply answers is what it was sent)."""
         from sunshine.messaging import services as sms_services
+        from sunshine.messaging.models import Message
 
-        sms_services.message_enqueue(
+        m = sms_services.message_enqueue(
             programme="publishing",
             mobile=mobile,
             body="公示通知",
             source=f"publication:{item.public_id}:v1",
         )
+        Message.objects.filter(pk=m.pk).update(status="sent", sent_at=timezone.now())
 
     def _sms_to(self, mobile=MOBILE):
         from sunshine.messaging.models import Message
