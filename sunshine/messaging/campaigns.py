@@ -1087,12 +1087,19 @@ def _next_ready_refresh(enrolment_ids: list[int]) -> None:
         Enrolment.objects.bulk_update(changed, ["next_ready_at"], batch_size=500)
 
 
+_ANY_READY = f"SELECT 1 FROM {Enrolment._meta.db_table} WHERE next_ready_at <= %s LIMIT 1"
+
+
 def messages_make_ready(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Put the campaign messages due within SUNSHINE_SMS_READY_HOURS into the send queue (the
     claim index), through the enrolments whose next_ready_at has come: one indexed query
     when there is nothing to do, so every dispatch round calls it. Enrolments another worker
     is handling are skipped. Returns the number of messages made ready."""
     until = ready_until(now or timezone.now())
+    with connection.cursor() as cursor:  # the usual case: one index probe, no transaction
+        cursor.execute(_ANY_READY, [connection.ops.adapt_datetimefield_value(until)])
+        if cursor.fetchone() is None:
+            return 0
     made = 0
     while True:
         with transaction.atomic():
