@@ -364,6 +364,13 @@ class TestOutboxSearch:
             response = client.get(url("outbox"))
         assert body(response).count("<tr>") == 31
 
+    def test_detail_says_when_a_planned_message_joins_the_send_queue(self, client, world):
+        message = send(world)
+        page = login(client, world, "county_clerk")
+        assert "才进入发送队列" not in body(page.get(url("message-detail", message.pk)))
+        Message.objects.filter(pk=message.pk).update(ready=False)
+        assert "才进入发送队列" in body(page.get(url("message-detail", message.pk)))
+
     def test_detail_shows_history_receipt_and_call_task(self, client, world):
         message = send(world, status=rules.SENDING)
         Message.objects.filter(pk=message.pk).update(provider_id="biz-9")
