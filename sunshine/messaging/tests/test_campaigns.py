@@ -269,8 +269,10 @@ class TestMessagesKnowTheirEnrolment:
 
     def test_the_migration_links_messages_written_before_the_column(self, campaign):
         from importlib import import_module
+        from types import SimpleNamespace
 
         from django.apps import apps
+        from django.db import connection
 
         step = import_module(
             "sunshine.messaging.migrations.0009_outbox_enrolment_no_db_constraints"
@@ -278,10 +280,17 @@ class TestMessagesKnowTheirEnrolment:
         e = enrol(campaign)
         Message.objects.filter(enrolment=e).update(enrolment=None)
         plain = services.message_enqueue(programme="x", mobile="13800001234", body="你好")
-        step.link_enrolments(apps, None)
+        odd = services.message_enqueue(
+            programme="x",
+            mobile="13800001234",
+            body="你好",
+            source="campaign:1:enrolment:x:event:2",
+        )
+        step.link_enrolments(apps, SimpleNamespace(connection=connection))
         assert {m.enrolment_id for m in messages(e)} == {e.pk} and len(messages(e)) == 4
         plain.refresh_from_db()
-        assert plain.enrolment_id is None
+        odd.refresh_from_db()
+        assert plain.enrolment_id is None and odd.enrolment_id is None
 
 
 class TestSendQueue:
