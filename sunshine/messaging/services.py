@@ -216,7 +216,7 @@ _COLUMNS = (
 # PostgreSQL: the claim is a row lock, held by the transaction that records the batch as sent
 # (dispatch_batch). Nothing is written to claim a row: the status goes from 'queued' straight
 # to 'sent', one row version per message instead of two, and the other workers skip the
-# locked rows. It reads the partial (status, due_at) index and stops at the batch size. The
+# locked rows. It reads the partial claim index (due_at) and stops at the batch size. The
 # batch comes back as one JSON array, decoded by one call of the C JSON parser: row by row,
 # psycopg's loaders and a json.loads of each row's parameters cost the worker more CPU than
 # the gateway call.
