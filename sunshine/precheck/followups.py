@@ -217,10 +217,9 @@ def pregnancy_messages(pregnancy: Pregnancy) -> list[dict]:
     e = pregnancy.enrolment
     if e is None:
         return []
-    prefix = f"{campaigns.SOURCE_PREFIX}{e.campaign_id}:enrolment:{e.pk}:"
     rows = []
     for m in (
-        Message.objects.filter(source__startswith=prefix)
+        Message.objects.filter(enrolment=e)  # its index; the source names it too
         .select_related("template")
         .order_by("due_at", "id")
     ):
