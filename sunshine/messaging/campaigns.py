@@ -939,6 +939,7 @@ class _Msg:
 
 _MSG_FIELDS = (
     "id",
+    "enrolment_id",
     "source",
     "status",
     "due_at",
@@ -959,10 +960,10 @@ def _messages_of(enrolments: list[Enrolment]) -> dict[int, list[_Msg]]:
             .order_by("id")
             .values_list(*_MSG_FIELDS)
         )
-        for mid, source, status, due_at, template_id, category, params, fv in qs:
-            parts = source_parts(source)
-            if parts is not None and parts[1] in out:
-                out[parts[1]].append(
+        for mid, enrolment_id, source, status, due_at, template_id, category, params, fv in qs:
+            parts = source_parts(source)  # the event is named only there
+            if parts is not None:
+                out[enrolment_id].append(
                     _Msg(mid, parts[2], status, due_at, template_id, category, params, fv)
                 )
     return out
