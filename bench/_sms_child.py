@@ -87,8 +87,17 @@ def enqueue(n: int, seed: int) -> dict:
 
 
 RAW_CLAIM = """
-SELECT id, out_id, mobile, params FROM messaging_message
-WHERE status = 'queued' AND ready AND due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED
+WITH q AS (
+    SELECT ctid AS row, message_id FROM messaging_sendqueue
+    WHERE due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED
+), m AS (
+    SELECT id, out_id, mobile, params FROM messaging_message
+    WHERE id = ANY(ARRAY(SELECT message_id FROM q)) AND status = 'queued' FOR UPDATE SKIP LOCKED
+), taken AS (
+    DELETE FROM messaging_sendqueue
+    WHERE ctid = ANY(ARRAY(SELECT q.row FROM q JOIN m ON m.id = q.message_id))
+)
+SELECT * FROM m
 """
 RAW_SENT = """
 UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,

@@ -58,7 +58,9 @@ from sunshine.messaging.backends.simulator import SimulatorGateway  # noqa: E402
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 GOAL = 0.7
 SEED = 1
-UNFINISHED = "SELECT EXISTS (SELECT 1 FROM messaging_message WHERE status IN ('queued', 'sending'))"
+# Nothing left to claim and no claim uncommitted: the claim queue is empty (a worker deletes the
+# rows it takes; others see them until it commits). The outbox has no index on status.
+UNFINISHED = "SELECT EXISTS (SELECT 1 FROM messaging_sendqueue)"
 WORKER = ["manage.py", "sms-dispatch", "--loop", "--idle", "0.05"]
 REQUEUE = (
     "UPDATE messaging_message SET status = 'queued', due_at = now() + interval '1 day', "

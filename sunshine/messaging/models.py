@@ -39,11 +39,13 @@ class Message(models.Model):
     """One SMS in the outbox. `out_id` goes to the gateway (OutId) and comes back in receipts:
     a message resent after a crash carries the same one."""
 
-    # Indexes are few and partial on purpose, and the references carry no database constraint:
-    # campaigns write millions of rows here (each index entry and each deferred foreign-key
-    # check is paid per row: with the three constraints and two more indexes, enrolment ran at
-    # a third of today's speed), and each send writes a new version of its row (on SQLite a
-    # claim does too) that cannot be HOT, since the status leaves the claim index (see Meta).
+    # Indexes are few on purpose, and the references carry no database constraint: campaigns
+    # write millions of rows here (each index entry and each deferred foreign-key check is paid
+    # per row: with the three constraints and two more indexes, enrolment ran at a third of
+    # today's speed). No index covers a column that a send changes (status, sent_at, body …),
+    # so on PostgreSQL the send's new row version is HOT (no index entries, same page): the
+    # claim reads SendQueue, not an index on status, and the table keeps room on its pages
+    # for the text written at send (fillfactor, migration 0012).
     # Rows are written only by this app's services, from rows they have just read; Django
     # still refuses to delete a resident, place or template that messages point to (PROTECT).
     out_id = models.CharField("发送编号", max_length=40)
@@ -125,17 +127,13 @@ class Message(models.Model):
         verbose_name = "短信"
         verbose_name_plural = "短信"
         ordering = ["-id"]  # newest first; ids rise with creation and the primary key serves it
+        # The rows a worker may claim: on PostgreSQL, SendQueue; on SQLite, the partial index
+        # message_due on (due_at) WHERE status IN ('queued', 'sending') AND ready, made by
+        # migration 0012 for SQLite only. Either way a campaign message joins it two days
+        # before it is due (campaigns.messages_make_ready; until then its enrolment's
+        # next_ready_at stands for it), so that a campaign of two million messages does not
+        # pay it at enrolment.
         indexes = [
-            # Only the rows a worker may claim: a sent row leaves this index, and a campaign
-            # message enters it two days before it is due (campaigns.messages_make_ready;
-            # until then its enrolment's next_ready_at stands for it), so that a campaign of
-            # two million messages does not pay this index at enrolment. SQLite uses it only
-            # when a query repeats the condition (see services._CLAIM_SQLITE).
-            models.Index(
-                fields=["due_at"],
-                name="message_due",
-                condition=models.Q(status__in=[rules.QUEUED, rules.SENDING], ready=True),
-            ),
             # An enrolment's messages (moved, cancelled, re-planned): written in enrolment
             # order, so a bulk enrolment appends at the index's right edge.
             models.Index(
@@ -143,19 +141,43 @@ class Message(models.Model):
                 name="message_enrolment",
                 condition=models.Q(enrolment__isnull=False),
             ),
-            # What was sent to a number (rate limits, replies, the reply's place): a waiting
-            # message enters it when it is sent. The outbox search by number and the ledger
-            # by place read the table itself (a scoped list walks the primary key backwards).
-            models.Index(
-                fields=["mobile", "sent_at"],
-                name="message_mobile_sent",
-                condition=models.Q(sent_at__isnull=False),
-            ),
+            # What was sent to a number (rate limits, replies, the reply's place): the rows
+            # that are or were in the send queue, so a query names `ready` with `sent_at`. A
+            # message enters when it becomes ready (at enqueue; a campaign's two days ahead),
+            # not at its send, which so adds no index entry, nor at a campaign's enrolment.
+            # The outbox search by number and the ledger by place read the table (a scoped
+            # list walks the primary key backwards).
+            models.Index(fields=["mobile"], name="message_mobile", condition=models.Q(ready=True)),
         ]
         constraints = [models.UniqueConstraint(fields=["out_id"], name="message_out_id_once")]
 
     def __str__(self):
         return f"{self.out_id} → {self.mobile[:3]}****{self.mobile[-4:]}"
+
+
+class SendQueue(models.Model):
+    """PostgreSQL's claim queue: one row per message a worker may claim (queued and ready), by
+    due time. Triggers on the outbox keep it (migration 0012: a message that becomes queued and
+    ready gets its row, one that stops being so loses it, a moved one moves it); a worker's
+    claim deletes the rows of the messages it takes, inside its transaction, so a killed
+    worker's rows come back with its rollback. The outbox row itself then changes no indexed
+    column when it is sent. Empty on SQLite, whose claim reads the partial index message_due."""
+
+    message = models.OneToOneField(
+        Message,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,  # the trigger removes the row with its message
+        db_constraint=False,
+        related_name="+",
+    )
+    due_at = models.DateTimeField("计划发送时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "发送队列"
+        indexes = [models.Index(fields=["due_at"], name="sendqueue_due")]
+
+    def __str__(self):
+        return f"{self.message_id} @ {self.due_at:%Y-%m-%d %H:%M}"
 
 
 class Attempt(models.Model):

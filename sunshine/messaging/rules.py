@@ -42,7 +42,12 @@ def signed(text: str, signature: str) -> str:
 
 def length(text: str, signature: str = "") -> int:
     """Every character counts one: Chinese, Latin, digit, punctuation, full- or half-width."""
-    return len(signed(text, signature))
+    return len(text) + _signature_length(signature)
+
+
+@functools.lru_cache(maxsize=64)  # a batch's messages share one or two signatures
+def _signature_length(signature: str) -> int:
+    return len(signed("", signature))
 
 
 def out_id_prefix() -> str:
@@ -116,9 +121,11 @@ def _template_params(body: str) -> tuple[str, ...]:
 
 
 def render(body: str, params: dict) -> str:
-    missing = [p for p in _template_params(body) if p not in params or params[p] in (None, "")]
-    if missing:
-        raise KeyError("缺少模板参数：" + "、".join(missing))
+    for name in _template_params(body):  # a send renders thousands: the plain loop is fastest
+        value = params.get(name)
+        if value is None or value == "":
+            missing = [p for p in _template_params(body) if params.get(p) in (None, "")]
+            raise KeyError("缺少模板参数：" + "、".join(missing))
     # format() of a JSON value (text, number, true/false, list) is its str(): no conversion.
     return body.format_map(params)
 

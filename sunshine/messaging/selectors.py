@@ -154,7 +154,8 @@ def message_receipts(message: Message) -> QuerySet[Receipt]:
 
 def message_list_for_mobile(actor, mobile: str, *, limit: int = 10) -> list[Message]:
     """The latest messages sent to one number, in scope: what a reply may be answering."""
-    qs = scoping.scope(Message.objects.filter(mobile=mobile, sent_at__isnull=False), actor)
+    sent = Message.objects.filter(mobile=mobile, sent_at__isnull=False, ready=True)
+    qs = scoping.scope(sent, actor)
     return list(qs.order_by("-sent_at", "-id")[:limit])
 
 

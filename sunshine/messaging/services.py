@@ -205,6 +205,9 @@ class _Claimed:
     attempts: int
     resident_id: int | None
     place_path: str
+    # A reminder's number: -1 when it opted out, else how many reminders it was sent today
+    # (the daily limit). Read by the claim itself on PostgreSQL, by _reminder_state elsewhere.
+    today: int | None = None
     text: str = ""
     provider_code: str = ""
 
@@ -213,20 +216,35 @@ _COLUMNS = (
     "id, out_id, mobile, category, template_id, params, body, signature, source, fire_version, "
     "attempts, resident_id, place_path"
 )
-# PostgreSQL: the claim is a row lock, held by the transaction that records the batch as sent
-# (dispatch_batch). Nothing is written to claim a row: the status goes from 'queued' straight
-# to 'sent', one row version per message instead of two, and the other workers skip the
-# locked rows. It reads the partial claim index (due_at) and stops at the batch size. The
-# batch comes back as one JSON array, decoded by one call of the C JSON parser: row by row,
-# psycopg's loaders and a json.loads of each row's parameters cost the worker more CPU than
-# the gateway call.
+# A reminder's number, read with the claim (two index probes): -1 when it opted out, else the
+# reminders sent to it today; nothing for an essential message.
+_TODAY = """CASE WHEN category = %(reminder)s THEN
+    CASE WHEN EXISTS (SELECT 1 FROM messaging_optout o WHERE o.mobile = m.mobile AND o.is_active)
+    THEN -1 ELSE (SELECT count(*) FROM messaging_message s WHERE s.mobile = m.mobile
+                    AND s.ready AND s.sent_at >= %(today)s AND s.category = %(reminder)s) END END"""
+# PostgreSQL: the claim is a set of row locks, held by the transaction that records the batch
+# as sent (dispatch_batch); the other workers skip locked rows. It takes the first due rows of
+# SendQueue (kept by triggers: queued and ready messages), locks their messages, and deletes
+# the queue rows of the messages it got: a killed worker's rollback puts them back. The
+# outbox row is written once, by the send, and that update changes no indexed column (HOT).
+# A message locked by someone else (a cancel, say) keeps its queue row for the next claim;
+# a queue row whose message is no longer queued is dropped. The ARRAY forms keep the plan on
+# the indexes (an IN would let the planner hash a whole table). The batch comes back as one
+# JSON array, decoded by one call of the C JSON parser: row by row, psycopg's loaders and a
+# json.loads of each row's parameters cost the worker more CPU than the gateway call.
 _CLAIM_PG = f"""
-WITH claimed AS (
-    SELECT {_COLUMNS} FROM messaging_message
-    WHERE status = 'queued' AND ready AND due_at <= %(now)s
-    ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+WITH q AS (
+    SELECT ctid AS row, message_id FROM messaging_sendqueue
+    WHERE due_at <= %(now)s ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), m AS (
+    SELECT {_COLUMNS}, status, ready FROM messaging_message
+    WHERE id = ANY(ARRAY(SELECT message_id FROM q)) FOR UPDATE SKIP LOCKED
+), taken AS (
+    DELETE FROM messaging_sendqueue
+    WHERE ctid = ANY(ARRAY(SELECT q.row FROM q JOIN m ON m.id = q.message_id))
 )
-SELECT json_agg(json_build_array({_COLUMNS}) ORDER BY id)::text FROM claimed
+SELECT json_agg(json_build_array({_COLUMNS}, {_TODAY}) ORDER BY id)::text FROM m
+WHERE status = 'queued' AND ready
 """
 # SQLite has one writer at a time: the UPDATE itself is the lock, and it writes a lease
 # ('sending' until claimed_until) because no transaction may stay open across a gateway call.
@@ -309,6 +327,7 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
     args = {"now": ops.adapt_datetimefield_value(now), "limit": limit}
     if connection.vendor == "postgresql":
         stmt = _CLAIM_PG
+        args.update(today=_day_start(now), reminder=rules.NON_ESSENTIAL)
     else:
         lease = now + dt.timedelta(seconds=settings.SUNSHINE_SMS_LEASE_SECONDS)
         args.update(lease=ops.adapt_datetimefield_value(lease), worker=worker[:60])
@@ -325,6 +344,12 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
         if isinstance(c.params, str):  # JSON comes back as text from a raw cursor
             c.params = json.loads(c.params)
     claimed.sort(key=lambda c: c.pk)
+    reminders = {c.mobile for c in claimed if c.category == rules.NON_ESSENTIAL}
+    if reminders:
+        opted_out, counts = _reminder_state(reminders, now)
+        for c in claimed:
+            if c.category == rules.NON_ESSENTIAL:
+                c.today = -1 if c.mobile in opted_out else counts.get(c.mobile, 0)
     return claimed
 
 
@@ -343,31 +368,21 @@ def messages_claim(
     return list(qs.order_by("pk"))
 
 
-_REMINDER_STATE_PG = """
-SELECT mobile, -1 FROM messaging_optout WHERE mobile = ANY(string_to_array(%(mobiles)s, ',')) AND is_active
-UNION ALL
-SELECT mobile, count(*) FROM messaging_message
-WHERE mobile = ANY(string_to_array(%(mobiles)s, ',')) AND sent_at >= %(start)s AND category = %(category)s
-GROUP BY mobile
-"""
+def _day_start(now: dt.datetime) -> dt.datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _reminder_state(mobiles: set[str], now: dt.datetime) -> tuple[set[str], dict[str, int]]:
-    """For the numbers of a batch's reminders: those that opted out, and how many reminders
-    each was sent today (the daily limit). One query on PostgreSQL."""
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    if connection.vendor == "postgresql":
-        # Numbers are digits only (validate_mobile): one comma-separated text parameter.
-        args = {"mobiles": ",".join(mobiles), "start": start, "category": rules.NON_ESSENTIAL}
-        with _cursor() as cursor:
-            cursor.execute(_REMINDER_STATE_PG, args)
-            rows = cursor.fetchall()
-        return {m for m, n in rows if n < 0}, {m: n for m, n in rows if n >= 0}
+    """For the numbers of a batch's reminders (SQLite; PostgreSQL's claim reads the same):
+    those that opted out, and how many reminders each was sent today (the daily limit)."""
+    start = _day_start(now)
     opted_out = set(
         OptOut.objects.filter(mobile__in=mobiles, is_active=True).values_list("mobile", flat=True)
     )
     counts = (
-        Message.objects.filter(mobile__in=mobiles, sent_at__gte=start, category=rules.NON_ESSENTIAL)
+        Message.objects.filter(
+            mobile__in=mobiles, ready=True, sent_at__gte=start, category=rules.NON_ESSENTIAL
+        )
         .order_by()
         .values_list("mobile")
         .annotate(n=Count("id"))
@@ -400,13 +415,14 @@ def _render(batch: list[_Claimed]) -> list[tuple[_Claimed, str]]:
 def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None) -> int:
     """Claim, render at send time, apply opt-out, staleness and rate limits, send, record.
     Returns the number of messages handed to the gateway. Set-based: a claim of any size
-    costs a fixed number of statements on PostgreSQL (the claim; the templates; opt-outs
-    with today's counts when it holds reminders; campaign staleness, two, when it holds
-    campaign messages; one to mark sent; the rare cancelled, postponed or failed ones
+    costs a fixed number of statements on PostgreSQL (the claim, which also reads each
+    reminder's opt-out and today's count; the templates; campaign staleness, two, when it
+    holds campaign messages; one to mark sent; the rare cancelled, postponed or failed ones
     together), plus one gateway call per `gateway.max_batch` messages.
 
-    On PostgreSQL the whole batch is one transaction that holds its claimed rows locked: a
-    killed worker's rows are free again as soon as its connection is gone, and the lease
+    On PostgreSQL the whole batch is one transaction that holds its claimed rows locked (and
+    has deleted their SendQueue rows): a killed worker's rows are back as soon as its
+    connection is gone (its transaction rolls back), and the lease
     becomes the server's idle-in-transaction timeout, so a worker stuck between statements
     longer than SUNSHINE_SMS_LEASE_SECONDS loses its session and its rows. The worker's name
     is the session's application_name meanwhile, for pg_stat_activity (and the crash test)."""
@@ -430,8 +446,7 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
     gateway = gateway or get_gateway()
     unfit = _render(batch)
     skip = {c.pk for c, _ in unfit}
-    reminders = {c.mobile for c in batch if c.category == rules.NON_ESSENTIAL}
-    opted_out, counts = _reminder_state(reminders, now) if reminders else (set(), {})
+    counts: dict[str, int] = {}  # reminders to a number today, this batch's included
     # RapidPro's fire_version: the schedule changed or the case closed since this was planned.
     stale = campaigns.campaign_messages_stale(batch)
     per_day = settings.SUNSHINE_SMS_PER_NUMBER_PER_DAY
@@ -440,13 +455,13 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
         if c.pk in skip:
             continue
         if c.category == rules.NON_ESSENTIAL:
-            if c.mobile in opted_out:
+            if c.today < 0:  # opted out
                 cancelled.append(c)
                 continue
             if c.pk in stale:
                 withdrawn.append(c)
                 continue
-            n = counts.get(c.mobile, 0)
+            n = counts.get(c.mobile, c.today)
             if n >= per_day:
                 postponed.append(c)
                 continue
@@ -508,18 +523,28 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
     ops = connection.ops
     sent_at = ops.adapt_datetimefield_value(now)
     worker = worker[:60]
-    rows = [(c.pk, pid, rules.segments(c.text, c.signature), c.text) for c, pid in sent]
     with _cursor() as cursor:
         if connection.vendor == "postgresql":
-            keys = ("id", "provider_id", "segments", "body")
+            rows = [
+                {
+                    "id": c.pk,
+                    "provider_id": pid,
+                    "segments": rules.segments(c.text, c.signature),
+                    "body": c.text,
+                }
+                for c, pid in sent
+            ]
             args = {
-                "rows": json.dumps([dict(zip(keys, r, strict=True)) for r in rows]),
+                # UTF-8 as it is: a third of the bytes of \u escapes for Chinese text, to
+                # write here and for the server to parse.
+                "rows": json.dumps(rows, ensure_ascii=False),
                 "now": sent_at,
                 "per_segment": per_segment,
                 "worker": worker,
             }
             cursor.execute(_MARK_SENT_PG, args)
             return
+        rows = [(c.pk, pid, rules.segments(c.text, c.signature), c.text) for c, pid in sent]
         # SQLite: one writer at a time, so the guard holds between these statements too.
         cursor.executemany(
             "UPDATE messaging_message SET status = 'sent', provider_id = %s, sent_at = %s, "
@@ -636,7 +661,7 @@ def receipts_record(payload: list[dict], *, now: dt.datetime | None = None) -> i
                 Message.objects.filter(out_id=receipt.out_id)
                 if receipt.out_id
                 else Message.objects.filter(
-                    mobile=phone, sent_at__isnull=False, provider_id=provider_id
+                    mobile=phone, sent_at__isnull=False, ready=True, provider_id=provider_id
                 )
             )
             m = qs.select_related("template").first()
@@ -663,7 +688,7 @@ def _last_place(mobile: str) -> str:
     place of the last message we sent it, so the reply reaches the staff of that place rather
     than nobody. Messages queued without a place (the Rh registry's) reveal nothing here."""
     return (
-        Message.objects.filter(mobile=mobile, sent_at__isnull=False)
+        Message.objects.filter(mobile=mobile, sent_at__isnull=False, ready=True)
         .exclude(place_path="")
         .order_by("-id")
         .values_list("place_path", flat=True)

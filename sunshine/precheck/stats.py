@@ -183,8 +183,9 @@ def stats_for_actor(actor, *, year: int) -> YearStats:
         target.messages += r["n"]
         target.segments += r["segs"] or 0
         target.cost += Decimal(r["cost"] or 0)
-    reached = Q(Exists(messages.filter(mobile=OuterRef("woman_mobile")))) | Q(
-        Exists(messages.filter(mobile=OuterRef("man_mobile")))
+    sent = messages.filter(ready=True)  # the outbox's index by number holds ready rows
+    reached = Q(Exists(sent.filter(mobile=OuterRef("woman_mobile")))) | Q(
+        Exists(sent.filter(mobile=OuterRef("man_mobile")))
     )
     for r in (
         scoping.scope(Registration.objects.all(), actor)

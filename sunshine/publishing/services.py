@@ -527,7 +527,7 @@ def _notice_for_sms(mobile: str, text: str) -> tuple[Item | None, str]:
             return item, m.group(2).strip()
     source = (
         Message.objects.filter(
-            mobile=mobile, sent_at__isnull=False, source__startswith="publication:"
+            mobile=mobile, sent_at__isnull=False, ready=True, source__startswith="publication:"
         )
         .order_by("-id")
         .values_list("source", flat=True)

@@ -340,6 +340,12 @@ class TestClaimLocks:
     worker skips those rows, and a dead worker's rows go out again, same OutId, as soon as its
     connection is gone."""
 
+    @pytest.fixture(autouse=True)
+    def _no_nudge(self, monkeypatch):
+        # Committed enqueues nudge a worker (inline in tests, through the real gateway, at the
+        # real time of day): only the dispatches the test makes may send.
+        monkeypatch.setattr(services, "_dispatch_soon", lambda: None)
+
     def _other_worker(self):
         import psycopg
         from django.db import connection
@@ -352,16 +358,120 @@ class TestClaimLocks:
     def test_rows_another_worker_holds_are_skipped_and_free_again_when_it_dies(self):
         held, free = enqueue(), enqueue(mobile="13900001111")
         other = self._other_worker()
-        other.execute(
-            "SELECT id FROM messaging_message WHERE id = %s FOR UPDATE SKIP LOCKED", [held.pk]
-        )
         gw = RecordingGateway()
-        assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 1
-        assert [o.out_id for o in gw.sent] == [free.out_id]
-        other.close()  # the worker dies: its transaction rolls back, its lock is gone
+        try:
+            other.execute(
+                "SELECT id FROM messaging_message WHERE id = %s FOR UPDATE SKIP LOCKED", [held.pk]
+            )
+            assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 1
+            assert [o.out_id for o in gw.sent] == [free.out_id]
+        finally:
+            other.close()  # the worker dies: its transaction rolls back, its lock is gone
         held.refresh_from_db()
         assert held.status == rules.QUEUED and held.claimed_by == ""
         assert services.dispatch_batch(worker="w2", now=DAY, gateway=gw) == 1
         assert [o.out_id for o in gw.sent] == [free.out_id, held.out_id]
         held.refresh_from_db()
         assert held.status == rules.SENT and held.claimed_by == "w2"
+
+    def test_a_claim_in_flight_holds_its_queue_rows_and_a_dead_worker_gives_them_back(self):
+        from sunshine.messaging.models import SendQueue
+
+        first = enqueue(due_at=DAY - dt.timedelta(minutes=1))
+        second = enqueue(mobile="13900001111")
+        other = self._other_worker()  # a worker that claimed one message and died mid-batch
+        gw = RecordingGateway()
+        try:
+            args = {"now": DAY, "limit": 1, "today": DAY, "reminder": rules.NON_ESSENTIAL}
+            (batch,) = other.execute(services._CLAIM_PG, args).fetchone()
+            assert [row[0] for row in json.loads(batch)] == [first.pk]
+            assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 1
+            assert [o.out_id for o in gw.sent] == [second.out_id]
+            assert list(SendQueue.objects.values_list("message_id", flat=True)) == [first.pk]
+        finally:
+            other.close()  # else the table flush after the test waits for its locks
+        assert services.dispatch_batch(worker="w2", now=DAY, gateway=gw) == 1
+        assert [o.out_id for o in gw.sent] == [second.out_id, first.out_id]
+        assert not SendQueue.objects.exists()
+
+
+@pytest.mark.skipif(not _on_postgresql(), reason="PostgreSQL's claim queue")
+class TestClaimQueue:
+    """On PostgreSQL workers claim from SendQueue, which triggers keep in step with the outbox:
+    a row for each queued and ready message, at its due time."""
+
+    def queue(self) -> dict[int, dt.datetime]:
+        from sunshine.messaging.models import SendQueue
+
+        return dict(SendQueue.objects.values_list("message_id", "due_at"))
+
+    def test_a_queued_message_has_its_row_and_a_moved_one_moves_it(self):
+        m = enqueue()
+        assert self.queue() == {m.pk: DAY}
+        later = DAY + dt.timedelta(hours=3)
+        Message.objects.filter(pk=m.pk).update(due_at=later)
+        assert self.queue() == {m.pk: later}
+
+    def test_cancelled_failed_or_deleted_messages_leave_the_queue(self):
+        a, b, c = enqueue(), enqueue(mobile="13900001111"), enqueue(mobile="13900002222")
+        Message.objects.filter(pk=a.pk).update(status=rules.CANCELLED)
+        Message.objects.filter(pk=b.pk).update(status=rules.FAILED)
+        Attempt.objects.filter(message_id=c.pk).delete()
+        Message.objects.filter(pk=c.pk).delete()
+        assert self.queue() == {}
+
+    def test_a_message_not_yet_ready_joins_when_it_is_made_ready(self):
+        m = enqueue()
+        Message.objects.filter(pk=m.pk).update(ready=False)
+        assert self.queue() == {}
+        Message.objects.filter(pk=m.pk).update(ready=True)
+        assert self.queue() == {m.pk: DAY}
+
+    def test_a_retried_message_comes_back_at_its_retry_time(self):
+        m = enqueue()
+        gw = RecordingGateway(fail={m.mobile: ("网关忙", True)})
+        services.dispatch_batch(worker="w", now=DAY, gateway=gw)
+        m.refresh_from_db()
+        assert m.status == rules.QUEUED and self.queue() == {m.pk: m.due_at}
+        assert m.due_at > DAY
+
+    def test_a_sent_message_has_no_row_and_a_stale_row_is_dropped_unsent(self):
+        from sunshine.messaging.models import SendQueue
+
+        sent, other = enqueue(), enqueue(mobile="13900001111")
+        gw = RecordingGateway()
+        services.dispatch_batch(worker="w", now=DAY, gateway=gw)
+        assert self.queue() == {} and len(gw.sent) == 2
+        # A row that outlived its message's queued state (written by hand) is dropped by the
+        # next claim, not sent.
+        SendQueue.objects.create(message_id=sent.pk, due_at=DAY)
+        assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 0
+        assert self.queue() == {} and len(gw.sent) == 2
+        assert other.pk
+
+    def test_a_send_changes_no_indexed_column_so_its_row_version_is_hot(self):
+        from django.db import connection
+
+        written = {
+            "status", "provider_id", "sent_at", "segments", "cost", "claimed_until",
+            "claimed_by", "body", "attempts", "error",
+        }  # fmt: skip
+        assert written == {
+            part.split("=")[0].strip()
+            for part in services._MARK_SENT_PG.split("SET", 1)[1].split("FROM")[0].split(",")
+            if "=" in part
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messaging_message'"
+            )
+            indexes = dict(cursor.fetchall())
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'messaging_message'")
+            (options,) = cursor.fetchone()
+        import re
+
+        for name, definition in indexes.items():
+            used = set(re.findall(r"\w+", definition.split(" USING ", 1)[1]))
+            assert not used & written, (name, definition)
+        assert "message_due" not in indexes
+        assert any(o.startswith("fillfactor=") for o in options or [])
