@@ -6,7 +6,7 @@ to N distinct mobiles) in a scratch PostgreSQL database, sent by W `manage.py sm
 of its own). Each worker claims C messages at a time (SUNSHINE_SMS_BATCH=C, --claim, default
 500) and posts them in calls of 100 (the simulator's and Alibaba's largest batch). Timed from
 the moment the workers are polling and every message becomes due (one UPDATE of due_at) to
-the moment none is queued or sending.
+the moment none is queued or sending (the claim queue, messaging_sendqueue, is empty).
 Baseline: the same messages (same OutIds, numbers and rendered texts), posted by one bare loop
 through the same HTTP client (backends.simulator.SimulatorGateway, keep-alive) in calls of the
 same size (--batch, 100), to the same simulator, reset in between. No database. Goal: ratio

@@ -49,7 +49,7 @@ PG_QUEUE = [
     FOR EACH ROW WHEN (OLD.status = 'queued' AND OLD.ready)
     EXECUTE FUNCTION messaging_sendqueue_keep()
     """,
-    "ALTER TABLE messaging_message SET (fillfactor = 30)",
+    "ALTER TABLE messaging_message SET (fillfactor = 50)",
     """
     INSERT INTO messaging_sendqueue (message_id, due_at)
     SELECT id, due_at FROM messaging_message WHERE status = 'queued' AND ready
