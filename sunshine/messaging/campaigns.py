@@ -1092,8 +1092,9 @@ _ANY_READY = f"SELECT 1 FROM {Enrolment._meta.db_table} WHERE next_ready_at <= %
 
 
 def messages_make_ready(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Put the campaign messages due within SUNSHINE_SMS_READY_HOURS into the send queue (the
-    claim index), through the enrolments whose next_ready_at has come: one indexed query
+    """Put the campaign messages due within SUNSHINE_SMS_READY_HOURS into the send queue (their
+    `ready` flag: PostgreSQL's triggers add their SendQueue rows, SQLite's claim index takes
+    them), through the enrolments whose next_ready_at has come: one indexed query
     when there is nothing to do, so every dispatch round calls it. Enrolments another worker
     is handling are skipped. Returns the number of messages made ready."""
     until = ready_until(now or timezone.now())

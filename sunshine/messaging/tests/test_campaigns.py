@@ -294,7 +294,7 @@ class TestMessagesKnowTheirEnrolment:
 
 
 class TestSendQueue:
-    """A campaign message joins the send queue (the claim index) SUNSHINE_SMS_READY_HOURS
+    """A campaign message joins the send queue (its `ready` flag) SUNSHINE_SMS_READY_HOURS
     (48) before it is due; until then its enrolment's next_ready_at stands for it."""
 
     def ready(self, e):
