@@ -357,8 +357,9 @@ def messages_claim(
     *, worker: str, now: dt.datetime | None = None, limit: int | None = None
 ) -> list[Message]:
     """Claim due messages for one worker, outside quiet hours only. On PostgreSQL they stay
-    locked by the caller's transaction; elsewhere they are leased ('sending'), and a lease that
-    ran out (its worker died) is claimed again."""
+    locked by the caller's transaction and out of the send queue: the caller records each
+    (sent, retried, failed: see dispatch_batch) before it commits, or rolls back. Elsewhere
+    they are leased ('sending'), and a lease that ran out (its worker died) is claimed again."""
     now = now or timezone.now()
     campaigns.messages_make_ready(now=now)
     claimed = _claim(worker=worker, now=now, limit=limit or settings.SUNSHINE_SMS_BATCH)
@@ -479,6 +480,7 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
             _postpone(postponed, _tomorrow(now), "超过每天条数上限，顺延到明天")
     ok: list[tuple[_Claimed, str]] = []
     by_out = {c.out_id: c for c in outgoing}
+    answered = set()
     step = gateway.max_batch
     for start in range(0, len(outgoing), step):
         chunk = outgoing[start : start + step]
@@ -494,9 +496,11 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
             with transaction.atomic():
                 for c in chunk:
                     _retry(c, f"网关不可用：{exc.__class__.__name__}", now)
+            answered.update(c.out_id for c in chunk)
             continue
         for r in results:
             c = by_out[r.out_id]
+            answered.add(r.out_id)
             if r.ok:
                 ok.append((c, r.provider_id))
             elif r.transient:
@@ -504,7 +508,26 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
             else:
                 _fail(c, r.error or "发送失败", now, text=c.text)
     _mark_sent(ok, now, worker)
+    if len(answered) < len(outgoing):  # a gateway that said nothing of some: send them again
+        _unclaim([c.pk for c in outgoing if c.out_id not in answered])
     return len(ok)
+
+
+_UNCLAIM_PG = """
+INSERT INTO messaging_sendqueue (message_id, due_at)
+SELECT id, due_at FROM messaging_message
+WHERE id = ANY(%(ids)s) AND status = 'queued' AND ready
+ON CONFLICT (message_id) DO NOTHING
+"""
+
+
+def _unclaim(pks: list[int]) -> None:
+    """Claimed messages that are still queued go back into the send queue, same OutId. On
+    PostgreSQL their queue rows were deleted by the claim; on SQLite their lease runs out."""
+    log.warning("SMS gateway gave no result for %d message(s); they will be sent again", len(pks))
+    if connection.vendor == "postgresql":
+        with _cursor() as cursor:
+            cursor.execute(_UNCLAIM_PG, {"ids": pks})
 
 
 def _tomorrow(now: dt.datetime) -> dt.datetime:

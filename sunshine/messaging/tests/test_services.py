@@ -475,3 +475,20 @@ class TestClaimQueue:
             assert not used & written, (name, definition)
         assert "message_due" not in indexes
         assert any(o.startswith("fillfactor=") for o in options or [])
+
+    def test_a_message_the_gateway_said_nothing_of_goes_back_into_the_queue(self):
+        from sunshine.messaging.testing import RecordingGateway as Recording
+
+        class Forgetful(Recording):
+            def send(self, batch):
+                return super().send(batch)[1:]  # no result for the first message
+
+        first, second = enqueue(), enqueue(mobile="13900001111")
+        gw = Forgetful()
+        assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 1
+        first.refresh_from_db()
+        assert first.status == rules.QUEUED and self.queue() == {first.pk: DAY}
+        again = RecordingGateway()
+        assert services.dispatch_batch(worker="w", now=DAY, gateway=again) == 1
+        assert [o.out_id for o in again.sent] == [first.out_id]
+        assert second.pk
