@@ -121,11 +121,9 @@ def _template_params(body: str) -> tuple[str, ...]:
 
 
 def render(body: str, params: dict) -> str:
-    for name in _template_params(body):  # a send renders thousands: the plain loop is fastest
-        value = params.get(name)
-        if value is None or value == "":
-            missing = [p for p in _template_params(body) if params.get(p) in (None, "")]
-            raise KeyError("缺少模板参数：" + "、".join(missing))
+    missing = [p for p in _template_params(body) if params.get(p) in (None, "")]
+    if missing:
+        raise KeyError("缺少模板参数：" + "、".join(missing))
     # format() of a JSON value (text, number, true/false, list) is its str(): no conversion.
     return body.format_map(params)
 

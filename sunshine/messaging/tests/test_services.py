@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -468,8 +469,6 @@ class TestClaimQueue:
             indexes = dict(cursor.fetchall())
             cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'messaging_message'")
             (options,) = cursor.fetchone()
-        import re
-
         for name, definition in indexes.items():
             used = set(re.findall(r"\w+", definition.split(" USING ", 1)[1]))
             assert not used & written, (name, definition)
