@@ -202,19 +202,20 @@ class _Claimed:
     signature: str
     source: str
     fire_version: int
-    attempts: int
-    resident_id: int | None
-    place_path: str
     # A reminder's number: -1 when it opted out, else how many reminders it was sent today
     # (the daily limit). Read by the claim itself on PostgreSQL, by _reminder_state elsewhere.
     today: int | None = None
     text: str = ""
     provider_code: str = ""
+    # Only a retry or a failure needs these (the call task's person and place): read then, by
+    # _details, not with every claim.
+    attempts: int | None = None
+    resident_id: int | None = None
+    place_path: str = ""
 
 
 _COLUMNS = (
-    "id, out_id, mobile, category, template_id, params, body, signature, source, fire_version, "
-    "attempts, resident_id, place_path"
+    "id, out_id, mobile, category, template_id, params, body, signature, source, fire_version"
 )
 # A reminder's number, read with the claim (two index probes): -1 when it opted out, else the
 # reminders sent to it today; nothing for an essential message.
@@ -231,7 +232,9 @@ _TODAY = """CASE WHEN category = %(reminder)s THEN
 # a queue row whose message is no longer queued is dropped. The ARRAY forms keep the plan on
 # the indexes (an IN would let the planner hash a whole table). The batch comes back as one
 # JSON array, decoded by one call of the C JSON parser: row by row, psycopg's loaders and a
-# json.loads of each row's parameters cost the worker more CPU than the gateway call.
+# json.loads of each row's parameters cost the worker more CPU than the gateway call. The
+# batch's templates come with it (rendered at send time: an edit reaches waiting messages).
+# It is a prepared statement, as is the mark-sent: planning them cost as much as a lock.
 _CLAIM_PG = f"""
 WITH q AS (
     SELECT ctid AS row, message_id FROM messaging_sendqueue
@@ -243,8 +246,10 @@ WITH q AS (
     DELETE FROM messaging_sendqueue
     WHERE ctid = ANY(ARRAY(SELECT q.row FROM q JOIN m ON m.id = q.message_id))
 )
-SELECT json_agg(json_build_array({_COLUMNS}, {_TODAY}) ORDER BY id)::text FROM m
-WHERE status = 'queued' AND ready
+SELECT json_agg(json_build_array({_COLUMNS}, {_TODAY}) ORDER BY id)::text,
+    (SELECT json_agg(json_build_array(t.id, t.body, t.provider_code))::text
+     FROM messaging_template t WHERE t.id = ANY(ARRAY(SELECT template_id FROM m)))
+FROM m WHERE status = 'queued' AND ready
 """
 # SQLite has one writer at a time: the UPDATE itself is the lock, and it writes a lease
 # ('sending' until claimed_until) because no transaction may stay open across a gateway call.
@@ -314,15 +319,21 @@ def _cursor():
     import psycopg
 
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    conn = connection.connection
+    if conn.prepare_threshold is None:
+        # Django turns psycopg's prepared statements off; with a threshold no statement
+        # reaches, only those executed with prepare=True (the claim, the mark-sent) are.
+        conn.prepare_threshold = 2**31 - 1
+    return psycopg.Cursor(conn)
 
 
-def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
-    """Claim up to `limit` due messages for `worker`, in one statement; return them. On
-    PostgreSQL the rows stay locked until the caller's transaction ends (see dispatch_batch);
-    elsewhere they are leased."""
+def _claim(*, worker: str, now: dt.datetime, limit: int) -> tuple[list[_Claimed], dict | None]:
+    """Claim up to `limit` due messages for `worker`, in one statement; return them, with
+    their templates by id when the claim read them too (PostgreSQL). On PostgreSQL the rows
+    stay locked until the caller's transaction ends (see dispatch_batch); elsewhere they are
+    leased."""
     if rules.in_quiet_hours(timezone.localtime(now), *_quiet()):
-        return []
+        return [], None
     ops = connection.ops
     args = {"now": ops.adapt_datetimefield_value(now), "limit": limit}
     if connection.vendor == "postgresql":
@@ -335,10 +346,14 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
     # No savepoint inside dispatch_batch's transaction: the locks belong to the transaction
     # itself (so pg_stat_activity and pgrowlocks name their worker), one round trip fewer.
     with transaction.atomic(savepoint=False), _cursor() as cursor:
-        cursor.execute(stmt, args)
         if connection.vendor == "postgresql":
-            (batch,) = cursor.fetchone()
-            return [_Claimed(*row) for row in json.loads(batch)] if batch else []
+            cursor.execute(stmt, args, prepare=True)
+            batch, templates = cursor.fetchone()
+            if not batch:
+                return [], None
+            templates = {pk: (body, code) for pk, body, code in json.loads(templates or "[]")}
+            return [_Claimed(*row) for row in json.loads(batch)], templates
+        cursor.execute(stmt, args)
         claimed = [_Claimed(*row) for row in cursor.fetchall()]
     for c in claimed:
         if isinstance(c.params, str):  # JSON comes back as text from a raw cursor
@@ -350,7 +365,7 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> list[_Claimed]:
         for c in claimed:
             if c.category == rules.NON_ESSENTIAL:
                 c.today = -1 if c.mobile in opted_out else counts.get(c.mobile, 0)
-    return claimed
+    return claimed, None
 
 
 def messages_claim(
@@ -362,7 +377,7 @@ def messages_claim(
     they are leased ('sending'), and a lease that ran out (its worker died) is claimed again."""
     now = now or timezone.now()
     campaigns.messages_make_ready(now=now)
-    claimed = _claim(worker=worker, now=now, limit=limit or settings.SUNSHINE_SMS_BATCH)
+    claimed, _ = _claim(worker=worker, now=now, limit=limit or settings.SUNSHINE_SMS_BATCH)
     if not claimed:
         return []
     qs = Message.objects.filter(pk__in=[c.pk for c in claimed]).select_related("template")
@@ -391,13 +406,12 @@ def _reminder_state(mobiles: set[str], now: dt.datetime) -> tuple[set[str], dict
     return opted_out, dict(counts)
 
 
-def _render(batch: list[_Claimed]) -> list[tuple[_Claimed, str]]:
+def _render(batch: list[_Claimed], templates: dict | None) -> list[tuple[_Claimed, str]]:
     """Render every text now, not at enqueue, so that an edited template reaches messages still
-    waiting: one query for the batch's templates. Returns the messages whose template no
-    longer fits their parameters, each with the reason."""
-    ids = {c.template_id for c in batch if c.template_id}
-    templates = {}
-    if ids:
+    waiting: the batch's templates came with the claim, or are read in one query. Returns the
+    messages whose template no longer fits their parameters, each with the reason."""
+    if templates is None:
+        ids = {c.template_id for c in batch if c.template_id}
         rows = Template.objects.filter(pk__in=ids).values_list("pk", "body", "provider_code")
         templates = {pk: (body, code) for pk, body, code in rows}
     unfit = []
@@ -432,20 +446,23 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
     if connection.vendor != "postgresql":
         return _dispatch(worker, now, gateway)
     with transaction.atomic(), _cursor() as cursor:
+        # The claim's and the mark-sent's plans do not depend on their values: plan them
+        # once per session (generic plans), not at every batch.
         cursor.execute(
             "SELECT set_config('idle_in_transaction_session_timeout', %s, true), "
-            "set_config('application_name', %s, true)",
+            "set_config('application_name', %s, true), "
+            "set_config('plan_cache_mode', 'force_generic_plan', true)",
             [f"{settings.SUNSHINE_SMS_LEASE_SECONDS}s", worker[:60]],
         )
         return _dispatch(worker, now, gateway)
 
 
 def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
-    batch = _claim(worker=worker, now=now, limit=settings.SUNSHINE_SMS_BATCH)
+    batch, templates = _claim(worker=worker, now=now, limit=settings.SUNSHINE_SMS_BATCH)
     if not batch:
         return 0
     gateway = gateway or get_gateway()
-    unfit = _render(batch)
+    unfit = _render(batch, templates)
     skip = {c.pk for c, _ in unfit}
     counts: dict[str, int] = {}  # reminders to a number today, this batch's included
     # RapidPro's fire_version: the schedule changed or the case closed since this was planned.
@@ -473,6 +490,7 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
         outgoing.append(c)
     if unfit or cancelled or withdrawn or postponed:
         with transaction.atomic():
+            _details([c for c, _ in unfit])
             for c, why in unfit:
                 _fail(c, why, now, text=c.body or why)
             _finish(cancelled, rules.CANCELLED, "已退订一般提醒")
@@ -494,6 +512,7 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
         except Exception as exc:  # the whole call failed: retry all, with backoff
             log.warning("SMS gateway call failed: %s", exc)
             with transaction.atomic():
+                _details(chunk)
                 for c in chunk:
                     _retry(c, f"网关不可用：{exc.__class__.__name__}", now)
             answered.update(c.out_id for c in chunk)
@@ -565,7 +584,7 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
                 "per_segment": per_segment,
                 "worker": worker,
             }
-            cursor.execute(_MARK_SENT_PG, args)
+            cursor.execute(_MARK_SENT_PG, args, prepare=True)
             return
         rows = [(c.pk, pid, rules.segments(c.text, c.signature), c.text) for c, pid in sent]
         # SQLite: one writer at a time, so the guard holds between these statements too.
@@ -589,9 +608,23 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
         )
 
 
+def _details(items) -> None:
+    """The attempts, person and place of claimed rows that a retry or a failure needs (the
+    claim does not read them): one query for all of `items` that lack them."""
+    need = [c for c in items if isinstance(c, _Claimed) and c.attempts is None]
+    if need:
+        rows = Message.objects.filter(pk__in=[c.pk for c in need]).values_list(
+            "pk", "attempts", "resident_id", "place_path"
+        )
+        got = {pk: rest for pk, *rest in rows}
+        for c in need:
+            c.attempts, c.resident_id, c.place_path = got[c.pk]
+
+
 @transaction.atomic
 def _retry(m, error: str, now: dt.datetime) -> None:
-    """`m`: a Message or a claimed row (pk, attempts, mobile, resident_id, place_path)."""
+    """`m`: a Message or a claimed row."""
+    _details([m])
     attempts = m.attempts + 1
     if attempts >= settings.SUNSHINE_SMS_MAX_ATTEMPTS:
         _fail(m, f"{error}（已重试{attempts}次）", now, attempts=attempts)
@@ -632,6 +665,7 @@ def _fail(
 ) -> None:
     """A final failure: the message is failed and an operator gets a call task. `m`: a Message
     or a claimed row; `text` the message's text (rendered from a Message when not given)."""
+    _details([m])
     Message.objects.filter(pk=m.pk).update(
         status=rules.FAILED,
         error=error[:200],

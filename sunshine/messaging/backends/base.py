@@ -1,14 +1,18 @@
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(NamedTuple):
+    """One message for a gateway. A named tuple, not a frozen dataclass: the dispatcher builds
+    one per message sent, and a frozen dataclass's __init__ (object.__setattr__ per field)
+    cost as much as rendering the text."""
+
     out_id: str  # unique per message; the gateway echoes it back in receipts (OutId)
     mobile: str
     text: str  # the body as rendered, without the signature
     signature: str  # without 【】
     template_code: str = ""  # the provider's approved template (Alibaba TemplateCode)
-    params: dict = field(default_factory=dict)
+    params: dict = {}  # never mutated: a shared empty default is safe
 
 
 @dataclass(frozen=True)

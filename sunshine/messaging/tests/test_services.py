@@ -115,6 +115,25 @@ class TestDispatch:
         m.refresh_from_db()
         assert m.status == rules.FAILED and CallTask.objects.filter(message=m).exists()
 
+    def test_a_failed_send_gives_the_operator_the_person_place_and_attempts(self, world):
+        # The claim does not read these; a retry or a failure reads them when it needs them.
+        person = world.residents["own"]
+        m = enqueue(resident=person, mobile="13900002222")
+        gw = RecordingGateway(fail={m.mobile: ("timeout", True)})
+        services.dispatch_batch(worker="w", now=DAY, gateway=gw)
+        m.refresh_from_db()
+        assert m.status == rules.QUEUED and m.attempts == 1
+        gw.fail[m.mobile] = ("空号", False)
+        services.dispatch_batch(worker="w", now=DAY + dt.timedelta(hours=1), gateway=gw)
+        m.refresh_from_db()
+        task = CallTask.objects.get(message=m)
+        assert m.status == rules.FAILED and m.attempts == 2
+        assert (task.resident_id, task.mobile, task.place_path) == (
+            person.pk,
+            m.mobile,
+            person.place_path,
+        )
+
     def test_a_gateway_outage_keeps_every_message_for_a_retry(self):
         a, b = enqueue(), enqueue(mobile="13900001111")
         services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway(down=True))
@@ -384,7 +403,7 @@ class TestClaimLocks:
         gw = RecordingGateway()
         try:
             args = {"now": DAY, "limit": 1, "today": DAY, "reminder": rules.NON_ESSENTIAL}
-            (batch,) = other.execute(services._CLAIM_PG, args).fetchone()
+            batch, _ = other.execute(services._CLAIM_PG, args).fetchone()
             assert [row[0] for row in json.loads(batch)] == [first.pk]
             assert services.dispatch_batch(worker="w", now=DAY, gateway=gw) == 1
             assert [o.out_id for o in gw.sent] == [second.out_id]
