@@ -40,7 +40,7 @@ from django.db.models import Min
 from django.utils import timezone
 from psycopg.copy import QueuedLibpqWriter
 
-from sunshine.core import audit, jobs
+from sunshine.core import audit, jobs, sql
 from sunshine.core.errors import ServiceError
 from sunshine.core.validators import validate_mobile
 from sunshine.messaging import rules
@@ -1098,8 +1098,10 @@ def messages_make_ready(*, now: dt.datetime | None = None, limit: int = 500) -> 
     when there is nothing to do, so every dispatch round calls it. Enrolments another worker
     is handling are skipped. Returns the number of messages made ready."""
     until = ready_until(now or timezone.now())
-    with connection.cursor() as cursor:  # the usual case: one index probe, no transaction
-        cursor.execute(_ANY_READY, [connection.ops.adapt_datetimefield_value(until)])
+    with sql.cursor() as cursor:  # the usual case: one index probe, no transaction
+        sql.execute(
+            cursor, _ANY_READY, [connection.ops.adapt_datetimefield_value(until)], prepared=True
+        )
         if cursor.fetchone() is None:
             return 0
     made = 0

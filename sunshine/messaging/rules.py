@@ -121,11 +121,26 @@ def _template_params(body: str) -> tuple[str, ...]:
 
 
 def render(body: str, params: dict) -> str:
-    missing = [p for p in _template_params(body) if params.get(p) in (None, "")]
-    if missing:
-        raise KeyError("缺少模板参数：" + "、".join(missing))
-    # format() of a JSON value (text, number, true/false, list) is its str(): no conversion.
-    return body.format_map(params)
+    return _renderer(body)(params)
+
+
+@functools.lru_cache(maxsize=512)
+def _renderer(body: str):
+    """The body's render function, made once: the dispatcher renders a template for every
+    message it sends."""
+    names = _template_params(body)
+    fill = body.format_map
+
+    def render(params: dict) -> str:
+        for name in names:
+            value = params.get(name)
+            if value is None or value == "":
+                missing = [p for p in names if params.get(p) in (None, "")]
+                raise KeyError("缺少模板参数：" + "、".join(missing))
+        # format() of a JSON value (text, number, true/false, list) is its str(): no conversion.
+        return fill(params)
+
+    return render
 
 
 # An objection to a public notice by SMS: "YY 内容" or "异议：内容" (SPEC §1), optionally with the

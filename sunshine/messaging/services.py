@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from sunshine.core import audit
+from sunshine.core import audit, sql
 from sunshine.core.errors import ServiceError
 from sunshine.core.validators import validate_mobile
 from sunshine.messaging import campaigns, rules
@@ -308,25 +308,6 @@ WHERE m.id = v.id AND m.status = 'queued'
 """
 
 
-def _cursor():
-    """A cursor for the dispatcher's few set-based statements. On PostgreSQL, one with
-    server-side binding on Django's own connection (so inside the same transaction): the
-    parameters travel apart from the statement instead of being quoted into it by psycopg on
-    every call, which cost more CPU than the rest of a claim of 500. (Django's execute
-    wrappers and query log do not see these statements.)"""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    import psycopg
-
-    connection.ensure_connection()
-    conn = connection.connection
-    if conn.prepare_threshold is None:
-        # Django turns psycopg's prepared statements off; with a threshold no statement
-        # reaches, only those executed with prepare=True (the claim, the mark-sent) are.
-        conn.prepare_threshold = 2**31 - 1
-    return psycopg.Cursor(conn)
-
-
 def _claim(*, worker: str, now: dt.datetime, limit: int) -> tuple[list[_Claimed], dict | None]:
     """Claim up to `limit` due messages for `worker`, in one statement; return them, with
     their templates by id when the claim read them too (PostgreSQL). On PostgreSQL the rows
@@ -345,15 +326,14 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> tuple[list[_Claimed]
         stmt = _CLAIM_LEASE[_look_for_leases(now)]
     # No savepoint inside dispatch_batch's transaction: the locks belong to the transaction
     # itself (so pg_stat_activity and pgrowlocks name their worker), one round trip fewer.
-    with transaction.atomic(savepoint=False), _cursor() as cursor:
+    with transaction.atomic(savepoint=False), sql.cursor() as cursor:
+        sql.execute(cursor, stmt, args, prepared=True)
         if connection.vendor == "postgresql":
-            cursor.execute(stmt, args, prepare=True)
             batch, templates = cursor.fetchone()
             if not batch:
                 return [], None
             templates = {pk: (body, code) for pk, body, code in json.loads(templates or "[]")}
             return [_Claimed(*row) for row in json.loads(batch)], templates
-        cursor.execute(stmt, args)
         claimed = [_Claimed(*row) for row in cursor.fetchall()]
     for c in claimed:
         if isinstance(c.params, str):  # JSON comes back as text from a raw cursor
@@ -445,7 +425,7 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
     campaigns.messages_make_ready(now=now)  # its own short transactions, before the claim
     if connection.vendor != "postgresql":
         return _dispatch(worker, now, gateway)
-    with transaction.atomic(), _cursor() as cursor:
+    with transaction.atomic(), sql.cursor() as cursor:
         # The claim's and the mark-sent's plans do not depend on their values: plan them
         # once per session (generic plans), not at every batch.
         cursor.execute(
@@ -545,7 +525,7 @@ def _unclaim(pks: list[int]) -> None:
     PostgreSQL their queue rows were deleted by the claim; on SQLite their lease runs out."""
     log.warning("SMS gateway gave no result for %d message(s); they will be sent again", len(pks))
     if connection.vendor == "postgresql":
-        with _cursor() as cursor:
+        with sql.cursor() as cursor:
             cursor.execute(_UNCLAIM_PG, {"ids": pks})
 
 
@@ -565,7 +545,7 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
     ops = connection.ops
     sent_at = ops.adapt_datetimefield_value(now)
     worker = worker[:60]
-    with _cursor() as cursor:
+    with sql.cursor() as cursor:
         if connection.vendor == "postgresql":
             rows = [
                 {
@@ -584,7 +564,7 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
                 "per_segment": per_segment,
                 "worker": worker,
             }
-            cursor.execute(_MARK_SENT_PG, args, prepare=True)
+            sql.execute(cursor, _MARK_SENT_PG, args, prepared=True)
             return
         rows = [(c.pk, pid, rules.segments(c.text, c.signature), c.text) for c, pid in sent]
         # SQLite: one writer at a time, so the guard holds between these statements too.
