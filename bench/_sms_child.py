@@ -12,7 +12,7 @@ needs no Django, so the bench's baseline sends exactly the same OutIds, numbers 
 `raw` is the floor for the same raw work on this machine, a diagnostic: the fewest statements
 an outbox worker can do per claim, the way the platform claims on PostgreSQL — in one
 transaction, claim C messages (SELECT … FOR UPDATE SKIP LOCKED), render, send them through the
-same HTTP client in calls of 100, mark them sent (one UPDATE … FROM json_to_recordset(…)),
+same HTTP client in calls of 100, mark them sent (one UPDATE … FROM jsonb_to_recordset(…)),
 commit — with no Django and no rules (opt-out, daily limit, quiet hours, staleness).
 """
 
@@ -103,7 +103,7 @@ RAW_SENT = """
 UPDATE messaging_message AS m SET status = 'sent', sent_at = now(), claimed_until = NULL,
   claimed_by = %s, error = '', attempts = m.attempts + 1, provider_id = v.provider_id,
   segments = v.segments, cost = v.segments * 0.06, body = v.body
-FROM json_to_recordset(%s::json)
+FROM jsonb_to_recordset(%s::jsonb)
      AS v(id bigint, provider_id varchar, segments smallint, body text)
 WHERE m.id = v.id AND m.status = 'queued'
 """
