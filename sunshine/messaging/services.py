@@ -205,6 +205,9 @@ class _Claimed:
     # A reminder's number: -1 when it opted out, else how many reminders it was sent today
     # (the daily limit). Read by the claim itself on PostgreSQL, by _reminder_state elsewhere.
     today: int | None = None
+    # PostgreSQL: the row version the claim locked (its ctid), which the mark-sent updates
+    # without looking the id up again.
+    tid: str = ""
     text: str = ""
     provider_code: str = ""
     # Only a retry or a failure needs these (the call task's person and place): read then, by
@@ -240,13 +243,13 @@ WITH q AS (
     SELECT ctid AS row, message_id FROM messaging_sendqueue
     WHERE due_at <= %(now)s ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), m AS (
-    SELECT {_COLUMNS}, status, ready FROM messaging_message
+    SELECT {_COLUMNS}, status, ready, ctid AS tid FROM messaging_message
     WHERE id = ANY(ARRAY(SELECT message_id FROM q)) FOR UPDATE SKIP LOCKED
 ), taken AS (
     DELETE FROM messaging_sendqueue
     WHERE ctid = ANY(ARRAY(SELECT q.row FROM q JOIN m ON m.id = q.message_id))
 )
-SELECT json_agg(json_build_array({_COLUMNS}, {_TODAY}) ORDER BY id)::text,
+SELECT json_agg(json_build_array({_COLUMNS}, {_TODAY}, tid) ORDER BY id)::text,
     (SELECT json_agg(json_build_array(t.id, t.body, t.provider_code))::text
      FROM messaging_template t WHERE t.id = ANY(ARRAY(SELECT template_id FROM m)))
 FROM m WHERE status = 'queued' AND ready
@@ -298,15 +301,19 @@ def _look_for_leases(now: dt.datetime) -> bool:
 # encoder is many times faster than dumping arrays, and as jsonb the server parses it once
 # (a json parameter is parsed to be checked, then again row by row). The guard ('queued': this transaction
 # holds the rows locked since its claim) keeps the statement from touching anything else.
+# Each row is found by the version the claim locked (a TID scan, no index descent): this
+# transaction holds the lock, so no one has moved it since; should one have moved all the
+# same, the statement is run again by id (see _mark_sent).
 _MARK_SENT_PG = """
 UPDATE messaging_message AS m
-SET status = 'sent', provider_id = v.provider_id, sent_at = %(now)s, segments = v.segments,
-    cost = v.segments * %(per_segment)s, claimed_until = NULL, claimed_by = %(worker)s,
-    body = v.body, attempts = m.attempts + 1, error = ''
-FROM jsonb_to_recordset(%(rows)s::jsonb)
-     AS v(id bigint, provider_id varchar, segments smallint, body text)
-WHERE m.id = v.id AND m.status = 'queued'
+SET status = 'sent', provider_id = v.p, sent_at = %(now)s, segments = v.s,
+    cost = v.s * %(per_segment)s, claimed_until = NULL, claimed_by = %(worker)s,
+    body = v.b, attempts = m.attempts + 1, error = ''
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS v(t tid, i bigint, p varchar, s smallint, b text)
+WHERE {match} AND m.status = 'queued'
 """
+_MARK_SENT_BY_TID = _MARK_SENT_PG.format(match="m.ctid = v.t AND m.id = v.i")
+_MARK_SENT_BY_ID = _MARK_SENT_PG.format(match="m.id = v.i")
 
 
 def _claim(*, worker: str, now: dt.datetime, limit: int) -> tuple[list[_Claimed], dict | None]:
@@ -550,10 +557,11 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
         if connection.vendor == "postgresql":
             rows = [
                 {
-                    "id": c.pk,
-                    "provider_id": pid,
-                    "segments": rules.segments(c.text, c.signature),
-                    "body": c.text,
+                    "t": c.tid,
+                    "i": c.pk,
+                    "p": pid,
+                    "s": rules.segments(c.text, c.signature),
+                    "b": c.text,
                 }
                 for c, pid in sent
             ]
@@ -565,7 +573,9 @@ def _mark_sent(sent: list[tuple[_Claimed, str]], now: dt.datetime, worker: str) 
                 "per_segment": per_segment,
                 "worker": worker,
             }
-            sql.execute(cursor, _MARK_SENT_PG, args, prepared=True)
+            sql.execute(cursor, _MARK_SENT_BY_TID, args, prepared=True)
+            if cursor.rowcount < len(rows):
+                sql.execute(cursor, _MARK_SENT_BY_ID, args)
             return
         rows = [(c.pk, pid, rules.segments(c.text, c.signature), c.text) for c, pid in sent]
         # SQLite: one writer at a time, so the guard holds between these statements too.

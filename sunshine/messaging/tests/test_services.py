@@ -494,6 +494,18 @@ class TestClaimQueue:
         assert "message_due" not in indexes
         assert any(o.startswith("fillfactor=") for o in options or [])
 
+    def test_the_mark_sent_finds_a_row_by_id_when_its_locked_version_moved(self):
+        from django.db import transaction
+
+        m = enqueue()
+        with transaction.atomic():
+            (c,), _ = services._claim(worker="w", now=DAY, limit=10)
+            assert re.fullmatch(r"\(\d+,\d+\)", c.tid)  # the version the claim locked
+            c.text, c.tid = c.body, "(0,1)"  # as if the row had moved since
+            services._mark_sent([(c, "biz-1")], DAY, "w")
+        m.refresh_from_db()
+        assert (m.status, m.provider_id, m.body, m.attempts) == (rules.SENT, "biz-1", c.text, 1)
+
     def test_a_message_the_gateway_said_nothing_of_goes_back_into_the_queue(self):
         from sunshine.messaging.testing import RecordingGateway as Recording
 
