@@ -11,6 +11,13 @@ Baseline: the same messages (same OutIds, numbers and rendered texts), posted by
 through the same HTTP client (backends.simulator.SimulatorGateway, keep-alive) in calls of the
 same size (--batch, 100), to the same simulator, reset in between. No database. Goal: ratio
 >= 0.7.
+Rounds (--rounds, default 3): baseline then platform, back to back, the messages queued again
+in between; the figure ("ratio") is the median round's. On a shared machine one bare loop's
+rate swings by a third from minute to minute (it waits on the simulator's wake-ups, the
+platform keeps both cores busy), so a single round says more of the minute than of the code.
+"best_vs_best" sets the fastest platform round against the fastest baseline round. The end of
+a timed run is watched through the simulator's count (one keep-alive connection), then the
+claim queue: the bench's own polling must not take the machine from the workers.
 Diagnostic, the floor for the same raw work: the messages are queued again and sent by W bare
 outbox workers (bench/_sms_child.py raw: psycopg and the same HTTP client, claims of C, the
 fewest statements per claim, no Django, no rules), timed the same way: "raw_outbox" and
@@ -305,10 +312,15 @@ def main() -> None:
     parser.add_argument(
         "--claim", type=int, default=500, help="messages per claim: SUNSHINE_SMS_BATCH"
     )
+    parser.add_argument(
+        "--rounds", type=int, help="baseline then platform, this many times (default 3, 1 --quick)"
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds for the sending")
     parser.add_argument("--profile", type=Path, help="write a cProfile per worker here")
     args = parser.parse_args()
     n = args.messages or (10_000 if args.quick else 100_000)
+    rounds = args.rounds or (1 if args.quick else 3)
+    runs: list[tuple[dict, dict]] = []  # (baseline, platform) of each round
     name = f"sunshine_bench_sms_{os.getpid()}"
     dsn = f"{PG}/{name}"
     port = free_port()
@@ -336,24 +348,29 @@ def main() -> None:
             )
             log(f"  {made}")
             rows = _sms_child.messages(n, SEED)
-            bare = baseline(sim_url, simulator.pid, rows, args.batch)
-            base = bare["rate"]
-            log(
-                f"baseline: {base:,.0f} messages/s (one loop, batches of {args.batch}); "
-                f"CPU µs/message {per_message(bare['cpu'], n)}"
-            )
             commands = []
             for i in range(args.workers):
                 cmd = [sys.executable]
                 if args.profile:
                     cmd += ["-m", "cProfile", "-o", str(args.profile / f"worker-{i}.prof")]
                 commands.append(cmd + WORKER)
-            result = timed_run(env, dsn, sim_url, simulator.pid, n, commands, args.timeout)
-            log(
-                f"platform: {result['rate']:,.0f} messages/s ({args.workers} workers, "
-                f"{result['seconds']:.1f} s, {result['duplicates']} duplicates); "
-                f"CPU µs/message {per_message(result['cpu'], n)}"
-            )
+            for r in range(rounds):
+                if r:
+                    requeue(dsn)
+                bare = baseline(sim_url, simulator.pid, rows, args.batch)
+                log(
+                    f"round {r + 1}: baseline {bare['rate']:,.0f} messages/s (one loop, "
+                    f"batches of {args.batch}); CPU µs/message {per_message(bare['cpu'], n)}"
+                )
+                result = timed_run(env, dsn, sim_url, simulator.pid, n, commands, args.timeout)
+                log(
+                    f"round {r + 1}: platform {result['rate']:,.0f} messages/s "
+                    f"({args.workers} workers, {result['seconds']:.1f} s, "
+                    f"{result['duplicates']} duplicates, ratio "
+                    f"{result['rate'] / bare['rate']:.3f}); "
+                    f"CPU µs/message {per_message(result['cpu'], n)}"
+                )
+                runs.append((bare, result))
             requeue(dsn)
             raw_cmd = [sys.executable, "bench/_sms_child.py", "raw", "--claim", str(args.claim)]
             raw_env = {**env, "BENCH_DSN": dsn}
@@ -371,9 +388,16 @@ def main() -> None:
         admin_sql(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     if args.profile:
         show_profiles(args.profile)
+    # Each round's ratio is of a baseline and a platform run back to back; the figure is the
+    # median round. Best against best (the fastest baseline run against the fastest platform
+    # run, the least disturbed of each) is given beside it.
+    ratios = [p["rate"] / b["rate"] for b, p in runs]
+    bare, result = runs[sorted(range(len(runs)), key=ratios.__getitem__)[(len(runs) - 1) // 2]]
+    base = bare["rate"]
     ratio = result["rate"] / base
+    best = max(p["rate"] for _, p in runs) / max(b["rate"] for b, _ in runs)
     if ratio < GOAL:
-        log(f"ratio {ratio:.3f} is below the goal {GOAL}")
+        log(f"ratio {ratio:.3f} (median of {len(runs)} rounds) is below the goal {GOAL}")
     print(
         json.dumps(
             {
@@ -382,11 +406,16 @@ def main() -> None:
                 "unit": "messages/s",
                 "baseline": round(base, 1),
                 "ratio": round(ratio, 3),
+                "rounds": [
+                    [round(p["rate"]), round(b["rate"]), round(r, 3)]
+                    for (b, p), r in zip(runs, ratios, strict=True)
+                ],
+                "best_vs_best": round(best, 3),
                 "messages": n,
                 "workers": args.workers,
                 "batch": args.batch,
                 "claim": args.claim,
-                "duplicates": result["duplicates"],
+                "duplicates": max(p["duplicates"] for _, p in runs),
                 "raw_outbox": round(floor["rate"], 1),
                 "ratio_vs_raw_outbox": round(result["rate"] / floor["rate"], 3),
                 "cpu_us_per_message": {
