@@ -12,7 +12,7 @@ through the same HTTP client (backends.simulator.SimulatorGateway, keep-alive) i
 same size (--batch, 100), to the same simulator, reset in between. No database. Goal: ratio
 >= 0.7.
 Rounds (--rounds, default 3): baseline then platform, back to back, the messages queued again
-in between; the figure ("ratio") is the median round's. On a shared machine one bare loop's
+in between; the figure ("ratio") is the median round's (of an even count, the lower). On a shared machine one bare loop's
 rate swings by a third from minute to minute (it waits on the simulator's wake-ups, the
 platform keeps both cores busy), so a single round says more of the minute than of the code.
 "best_vs_best" sets the fastest platform round against the fastest baseline round. The end of
