@@ -12,12 +12,13 @@ through the same HTTP client (backends.simulator.SimulatorGateway, keep-alive) i
 same size (--batch, 100), to the same simulator, reset in between. No database. Goal: ratio
 >= 0.7.
 Rounds (--rounds, default 3): baseline then platform, back to back, the messages queued again
-in between; the figure ("ratio") is the median round's (of an even count, the lower). On a shared machine one bare loop's
-rate swings by a third from minute to minute (it waits on the simulator's wake-ups, the
-platform keeps both cores busy), so a single round says more of the minute than of the code.
-"best_vs_best" sets the fastest platform round against the fastest baseline round. The end of
-a timed run is watched through the simulator's count (one keep-alive connection), then the
-claim queue: the bench's own polling must not take the machine from the workers.
+in between; the figure ("ratio") is the median round's (of an even count, the lower). On a
+shared machine one bare loop's rate swings by a third from minute to minute (it waits on the
+simulator's wake-ups, the platform keeps both cores busy), so a single round says more of the
+minute than of the code. "best_vs_best" sets the fastest platform round against the fastest
+baseline round. The end of a timed run is watched through the simulator's count (one keep-alive
+connection), then the claim queue: the bench's own polling must not take the machine from the
+workers.
 Diagnostic, the floor for the same raw work: the messages are queued again and sent by W bare
 outbox workers (bench/_sms_child.py raw: psycopg and the same HTTP client, claims of C, the
 fewest statements per claim, no Django, no rules), timed the same way: "raw_outbox" and
