@@ -505,12 +505,17 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
                     _retry(c, f"网关不可用：{exc.__class__.__name__}", now)
             answered.update(c.out_id for c in chunk)
             continue
+        failed = []
         for r in results:
             c = by_out[r.out_id]
             answered.add(r.out_id)
             if r.ok:
                 ok.append((c, r.provider_id))
-            elif r.transient:
+            else:
+                failed.append((c, r))
+        _details([c for c, _ in failed])  # one query for the call's failures, not one each
+        for c, r in failed:
+            if r.transient:
                 _retry(c, r.error, now)
             else:
                 _fail(c, r.error or "发送失败", now, text=c.text)
