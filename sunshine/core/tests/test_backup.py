@@ -12,12 +12,15 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 PG = os.environ.get("SUNSHINE_TEST_PG", "postgres://postgres@127.0.0.1:5432")
-SCRATCH = "sunshine_audit_restore"
+# Scratch databases named after the one under test (sunshine_audit → sunshine_audit_restore).
+_UNDER_TEST = urlparse(os.environ.get("DATABASE_URL", "")).path.lstrip("/")
+SCRATCH = f"{_UNDER_TEST}_restore" if _UNDER_TEST else f"sunshine_restore_{os.getpid()}"
 
 SETUP = """
 from pathlib import Path
