@@ -275,3 +275,12 @@ class TestAuditVerifyCommand:
         _entries(1)
         call_command("audit-verify")
         assert "超过预期时间仍未封存" in capsys.readouterr().err
+
+
+class TestPeriodicSealer:
+    def test_the_worker_task_seals_what_is_queued(self):
+        from sunshine.core import tasks
+
+        _entries(2)
+        tasks.seal_audit_log()  # huey runs inline in tests
+        assert AuditSeal.objects.count() == 2 and not AuditPending.objects.exists()
