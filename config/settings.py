@@ -272,6 +272,12 @@ ALIYUN_SMS_CONCURRENCY = env_int("ALIYUN_SMS_CONCURRENCY", 4)
 SUNSHINE_PRECHECK_EARLY_FOLLOWUP_DAYS = env_int("SUNSHINE_PRECHECK_EARLY_FOLLOWUP_DAYS", 90)
 SUNSHINE_PRECHECK_OUTCOME_FOLLOWUP_DAYS = env_int("SUNSHINE_PRECHECK_OUTCOME_FOLLOWUP_DAYS", 14)
 
+# Audit log hash chain (docs/audit.md): the sealer runs every minute in the task worker;
+# `sunshine audit-verify` warns about entries still unsealed after this many minutes.
+SUNSHINE_AUDIT_SEAL_GRACE_MINUTES = env_int("SUNSHINE_AUDIT_SEAL_GRACE_MINUTES", 10)
+# Backups (`sunshine backup`): where archives go when --output is not given.
+SUNSHINE_BACKUP_DIR = Path(env("SUNSHINE_BACKUP_DIR", str(VAR_DIR / "backups"))).resolve()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

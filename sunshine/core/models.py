@@ -63,6 +63,59 @@ class AuditEntry(models.Model):
         raise PermissionError("审计日志只能追加，不能删除。")
 
 
+class AuditSeal(models.Model):
+    """One link of the audit log's hash chain (sunshine/core/auditchain.py, docs/audit.md).
+
+    Written only by the sealer, in the order it finds committed entries; append-only like the
+    log itself. `seq` is the chain position: unique, so two sealers can never fork the chain.
+    """
+
+    seq = models.PositiveBigIntegerField("环序号", primary_key=True)
+    entry = models.OneToOneField(
+        AuditEntry, verbose_name="审计日志", on_delete=models.PROTECT, related_name="seal"
+    )
+    prev_hash = models.CharField("前一环哈希", max_length=64)
+    hash = models.CharField("本环哈希", max_length=64)
+    sealed_at = models.DateTimeField("封存时间")
+
+    class Meta:
+        verbose_name = "审计日志封存"
+        verbose_name_plural = "审计日志封存"
+        ordering = ["seq"]
+
+    def __str__(self):
+        return f"第 {self.seq} 环 #{self.entry_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("审计日志封存只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计日志封存只能追加，不能删除。")
+
+
+class AuditPending(models.Model):
+    """Entries committed but not yet sealed: filled by a database trigger on every insert into
+    the audit log (in the inserting transaction), emptied by the sealer."""
+
+    entry = models.OneToOneField(
+        AuditEntry,
+        verbose_name="审计日志",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "待封存审计日志"
+        verbose_name_plural = "待封存审计日志"
+
+    def __str__(self):
+        return f"#{self.entry_id}"
+
+
 class Job(models.Model):
     """A long piece of work run by the task worker (imports, batch documents), with progress."""
 

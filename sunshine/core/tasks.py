@@ -1,8 +1,16 @@
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from sunshine.core import jobs
+from sunshine.core import auditchain, jobs
 
 
 @db_task()
 def run_job(job_id: int):
     jobs.job_run(job_id=job_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def seal_audit_log():
+    """Every minute: chain the audit entries committed since the last round (docs/audit.md).
+    One sealer at a time is enforced in the database, so a second consumer only waits."""
+    auditchain.seal_pending()

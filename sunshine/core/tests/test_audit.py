@@ -1,5 +1,7 @@
 """The audit log: who, from where, what changed; append-only in the ORM and in the database."""
 
+import contextlib
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -174,3 +176,80 @@ class TestAppendOnlyInTheDatabase:
         before = AuditEntry.objects.count()
         audit.record(actor=None, action="test.second")
         assert AuditEntry.objects.count() == before + 1
+
+
+COLUMNS = (
+    "at, actor_label, action, object_type, object_id, object_repr, place_path, sensitive, "
+    "reason, ip, user_agent, path, changes"
+)
+REWRITTEN = COLUMNS.replace("object_repr", "'改过的'")
+
+
+class TestNoRewriteThroughConflictClauses:
+    """Conflict clauses that turn an INSERT into a rewrite of an existing entry (issue 15 §6):
+    SQLite's REPLACE deletes the old row without firing the delete trigger."""
+
+    def _raw(self, sql, params):
+        with pytest.raises(DatabaseError) as exc, transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute(sql, params)
+        return str(exc.value)
+
+    def _sqlite_only(self):
+        if connection.vendor != "sqlite":
+            pytest.skip("SQLite syntax")
+
+    def _unchanged(self, entry):
+        assert AuditEntry.objects.get(pk=entry.pk).object_repr == "原始记录"
+        assert AuditEntry.objects.filter(pk=entry.pk).count() == 1
+
+    @pytest.mark.parametrize("verb", ["INSERT OR REPLACE INTO", "REPLACE INTO"])
+    def test_sqlite_replace_of_an_existing_entry_is_refused(self, entry, verb):
+        self._sqlite_only()
+        message = self._raw(
+            f"{verb} core_auditentry (id, {COLUMNS}) "
+            f"SELECT id, {REWRITTEN} FROM core_auditentry WHERE id = %s",
+            [entry.pk],
+        )
+        assert "append-only" in message
+        self._unchanged(entry)
+
+    def test_sqlite_update_or_replace_is_refused(self, entry):
+        self._sqlite_only()
+        other = audit.record(actor=None, action="test.other")
+        message = self._raw(
+            "UPDATE OR REPLACE core_auditentry SET id = %s WHERE id = %s", [entry.pk, other.pk]
+        )
+        assert "append-only" in message
+        self._unchanged(entry)
+
+    def test_upsert_on_conflict_do_update_is_refused(self, entry):
+        # The same statement on SQLite (3.24+) and PostgreSQL.
+        message = self._raw(
+            f"INSERT INTO core_auditentry (id, {COLUMNS}) "
+            f"SELECT id, {COLUMNS} FROM core_auditentry WHERE id = %s "
+            "ON CONFLICT (id) DO UPDATE SET object_repr = '改过的'",
+            [entry.pk],
+        )
+        assert "append-only" in message
+        self._unchanged(entry)
+
+    def test_upsert_on_conflict_do_nothing_changes_nothing(self, entry):
+        # PostgreSQL does nothing; SQLite's insert trigger refuses the statement outright.
+        with contextlib.suppress(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO core_auditentry (id, {COLUMNS}) "
+                f"SELECT id, {REWRITTEN} FROM core_auditentry WHERE id = %s "
+                "ON CONFLICT (id) DO NOTHING",
+                [entry.pk],
+            )
+        self._unchanged(entry)
+
+    def test_a_plain_insert_with_a_new_id_is_still_allowed(self, entry):
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO core_auditentry (id, {COLUMNS}) "
+                f"SELECT id + 1000, {COLUMNS} FROM core_auditentry WHERE id = %s",
+                [entry.pk],
+            )
+        assert AuditEntry.objects.filter(pk=entry.pk + 1000).exists()
