@@ -1,13 +1,16 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from sunshine.accounts import selectors as account_selectors
 from sunshine.accounts.access import staff_required, start_upload_job
 from sunshine.backoffice import forms, selectors
 from sunshine.core import exports, jobs
+from sunshine.core.errors import ServiceError
 from sunshine.places import selectors as place_selectors
 
 PAGE_SIZE = 50
@@ -203,9 +206,30 @@ def place_import(request):
 
 @staff_required("places.view")
 def job_detail(request, job_id):
-    job = selectors.job_get_for_actor(request.user, job_id)
+    job = jobs.job_interrupt_if_dead(selectors.job_get_for_actor(request.user, job_id))
     template = "backoffice/_job_status.html" if request.htmx else "backoffice/job_detail.html"
-    return render(request, template, {"job": job, "progress": jobs.progress_get(job)})
+    return render(
+        request,
+        template,
+        {
+            "job": job,
+            "progress": jobs.progress_get(job),
+            "can_rerun": job.status == job.INTERRUPTED and job.created_by_id == request.user.pk,
+        },
+    )
+
+
+@staff_required("places.view")
+@require_POST
+def job_rerun(request, job_id):
+    job = selectors.job_get_for_actor(request.user, job_id)
+    try:
+        jobs.job_rerun(actor=request.user, job_id=job.pk)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已重新排队，本页会显示新的进度。")
+    return redirect("backoffice:job-detail", job_id=job.pk)
 
 
 @staff_required("places.view")
