@@ -233,6 +233,14 @@ else:
         "consumer": {"workers": env_int("SUNSHINE_WORKERS", 1), "worker_type": "thread"},
     }
 
+# Background jobs (sunshine.core.jobs): a running job's worker beats every HEARTBEAT seconds; a
+# job whose last beat is older than LEASE seconds is marked interrupted (its worker died).
+SUNSHINE_JOB_HEARTBEAT_SECONDS = env_int("SUNSHINE_JOB_HEARTBEAT_SECONDS", 10)
+SUNSHINE_JOB_LEASE_SECONDS = env_int("SUNSHINE_JOB_LEASE_SECONDS", 120)
+# Exports of up to this many rows are answered at once; larger ones run as a background job
+# (written to a file under var/media/jobs/out/, downloaded from the job page).
+SUNSHINE_EXPORT_INLINE_ROWS = env_int("SUNSHINE_EXPORT_INLINE_ROWS", 2000)
+
 # Site facts shown on every public page until a county records its own (places.Contact).
 SUNSHINE_SITE_NAME = env("SUNSHINE_SITE_NAME", "阳光计生")
 SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "12320")

@@ -53,3 +53,29 @@ def start_upload_job(request, form, *, kind: str, title: str, options: dict | No
         form.add_error(None, exc.message)
         return None
     return redirect("backoffice:job-detail", job_id=job.pk)
+
+
+def export_start(request, source: str, fmt: str):
+    """An export the user asked for: its audit row now (who, from where, which filter); the
+    file at once when it is small, else a background job and its page, where the file is
+    offered to this user when written (core.exports)."""
+    from django.conf import settings
+    from django.shortcuts import redirect
+
+    from sunshine.core import audit, exports, jobs
+    from sunshine.places import scoping
+
+    src = exports.source_get(source)
+    table = src.build(request.user, request.GET)
+    if table.audit is not None:
+        audit.record(actor=request.user, **table.audit)
+    if table.count is not None and table.count <= settings.SUNSHINE_EXPORT_INLINE_ROWS:
+        return exports.table_response(src, table, fmt)
+    job = jobs.job_create(
+        actor=request.user,
+        kind="core.export",
+        title=f"导出{src.filename}（.{fmt}）",
+        place_path=scoping.read_prefix(request.user) or "",
+        options={"source": source, "format": fmt, "query": request.GET.urlencode()},
+    )
+    return redirect("backoffice:job-detail", job_id=job.pk)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("users/<int:user_id>/", views.user_detail, name="user-detail"),
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/result/", views.job_result, name="job-result"),
+    path("jobs/<int:job_id>/rerun/", views.job_rerun, name="job-rerun"),
     path("audit/", views.audit_list, name="audit-list"),
     path("audit/export.csv", views.audit_export_csv, name="audit-export-csv"),
     path("audit/<int:audit_id>/", views.audit_detail, name="audit-detail"),

@@ -1,13 +1,17 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from sunshine.accounts import selectors as account_selectors
-from sunshine.accounts.access import staff_required, start_upload_job
+from sunshine.accounts.access import export_start, staff_required, start_upload_job
+from sunshine.backoffice import exports as backoffice_exports
 from sunshine.backoffice import forms, selectors
-from sunshine.core import exports, jobs
+from sunshine.core import audit, jobs
+from sunshine.core.errors import ServiceError
 from sunshine.places import selectors as place_selectors
 
 PAGE_SIZE = 50
@@ -46,12 +50,7 @@ def dashboard(request):
 
 
 def _place_rows(request):
-    form = forms.PlaceFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = place_selectors.place_list_for_actor(
-        request.user, level=data.get("level", ""), q=data.get("q", "")
-    )
-    return form, qs
+    return backoffice_exports.place_filtered(request.user, request.GET)
 
 
 @staff_required("places.view")
@@ -61,31 +60,14 @@ def place_list(request):
     return render(request, template, {"form": form, "page": _page(request, qs)})
 
 
-PLACE_HEADERS = ["编码", "名称", "层级", "上级编码", "城乡分类代码", "代码年份"]
-
-
-def _place_export_rows(qs):
-    for p in qs.iterator(chunk_size=2000):
-        yield [
-            p.code,
-            p.name,
-            p.level_label,
-            p.parent.code if p.parent else "",
-            p.urban_rural_code,
-            p.code_year or "",
-        ]
-
-
 @staff_required("places.view")
 def place_export_xlsx(request):
-    _, qs = _place_rows(request)
-    return exports.xlsx_response("地方.xlsx", PLACE_HEADERS, _place_export_rows(qs), title="地方")
+    return export_start(request, "backoffice.places", "xlsx")
 
 
 @staff_required("places.view")
 def place_export_csv(request):
-    _, qs = _place_rows(request)
-    return exports.csv_response("地方.csv", PLACE_HEADERS, _place_export_rows(qs))
+    return export_start(request, "backoffice.places", "csv")
 
 
 @staff_required("places.view")
@@ -122,9 +104,7 @@ def user_detail(request, user_id):
 
 
 def _audit_rows(request):
-    form = forms.AuditFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    return form, selectors.audit_search_for_actor(request.user, **data).select_related("actor")
+    return backoffice_exports.audit_filtered(request.user, request.GET)
 
 
 @staff_required("audit.view")
@@ -136,35 +116,7 @@ def audit_list(request):
 
 @staff_required("audit.view")
 def audit_export_csv(request):
-    _, qs = _audit_rows(request)
-    rows = (
-        [
-            e.at.isoformat(),
-            e.actor_label,
-            e.action,
-            e.object_type,
-            e.object_id,
-            e.object_repr,
-            e.place_path,
-            "是" if e.sensitive else "",
-            e.reason,
-            e.ip,
-        ]
-        for e in qs.iterator(chunk_size=2000)
-    )
-    headers = [
-        "时间",
-        "操作人",
-        "动作",
-        "对象类型",
-        "对象编号",
-        "对象",
-        "区划前缀",
-        "敏感",
-        "事由",
-        "来源地址",
-    ]
-    return exports.csv_response("审计日志.csv", headers, rows)
+    return export_start(request, "backoffice.audit", "csv")
 
 
 @staff_required("audit.view")
@@ -203,9 +155,30 @@ def place_import(request):
 
 @staff_required("places.view")
 def job_detail(request, job_id):
-    job = selectors.job_get_for_actor(request.user, job_id)
+    job = jobs.job_interrupt_if_dead(selectors.job_get_for_actor(request.user, job_id))
     template = "backoffice/_job_status.html" if request.htmx else "backoffice/job_detail.html"
-    return render(request, template, {"job": job, "progress": jobs.progress_get(job)})
+    return render(
+        request,
+        template,
+        {
+            "job": job,
+            "progress": jobs.progress_get(job),
+            "can_rerun": job.status == job.INTERRUPTED and job.created_by_id == request.user.pk,
+        },
+    )
+
+
+@staff_required("places.view")
+@require_POST
+def job_rerun(request, job_id):
+    job = selectors.job_get_for_actor(request.user, job_id)
+    try:
+        jobs.job_rerun(actor=request.user, job_id=job.pk)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已重新排队，本页会显示新的进度。")
+    return redirect("backoffice:job-detail", job_id=job.pk)
 
 
 @staff_required("places.view")
@@ -213,8 +186,21 @@ def job_result(request, job_id):
     job = selectors.job_get_for_actor(request.user, job_id)
     if not job.result_file:
         raise Http404("这个任务没有结果文件。")
+    if job.kind == "core.export":
+        # An export holds what its creator may see (full identifiers, for some roles): it is
+        # theirs alone, and a file with full identifiers is audited each time it leaves.
+        if job.created_by_id != request.user.pk:
+            raise Http404("没有找到，或不在您的管辖范围内。")
+        if job.result.get("sensitive"):
+            audit.record(
+                actor=request.user,
+                action="job.download_identifiers",
+                obj=job,
+                sensitive=True,
+                changes={"file": job.result.get("filename"), "count": job.result.get("total")},
+            )
     return FileResponse(
         job.result_file.open("rb"),
         as_attachment=True,
-        filename=job.result_file.name.rsplit("/", 1)[-1],
+        filename=job.result.get("filename") or job.result_file.name.rsplit("/", 1)[-1],
     )

@@ -6,4 +6,4 @@ class CoreConfig(AppConfig):
     verbose_name = "基础"
 
     def ready(self):
-        from sunshine.core import signals  # noqa: F401
+        from sunshine.core import exports, signals  # noqa: F401 - exports registers its job runner

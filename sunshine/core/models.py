@@ -120,11 +120,13 @@ class Job(models.Model):
     """A long piece of work run by the task worker (imports, batch documents), with progress."""
 
     QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+    INTERRUPTED = "interrupted"  # its worker died mid-run (no heartbeat within the lease)
     STATUS_CHOICES = [
         (QUEUED, "排队中"),
         (RUNNING, "进行中"),
         (SUCCEEDED, "已完成"),
         (FAILED, "未完成"),
+        (INTERRUPTED, "已中断"),
     ]
 
     kind = models.CharField("类型", max_length=64)
@@ -150,6 +152,7 @@ class Job(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("运行次数", default=0)
 
     scope_path = "place_path"
 
@@ -163,4 +166,4 @@ class Job(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.SUCCEEDED, self.FAILED)
+        return self.status in (self.SUCCEEDED, self.FAILED, self.INTERRUPTED)

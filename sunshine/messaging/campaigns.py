@@ -1337,7 +1337,7 @@ def campaign_reschedule(
     return totals
 
 
-@jobs.runner(RESCHEDULE_JOB)
+@jobs.runner(RESCHEDULE_JOB, atomic=False)
 def run_reschedule(job, progress) -> str:
     t = campaign_reschedule(campaign_id=job.options["campaign"], progress=progress)
     job.result = {"total": t["enrolments"], **t}

@@ -6,4 +6,4 @@ class PeopleConfig(AppConfig):
     verbose_name = "居民"
 
     def ready(self):
-        from sunshine.people import jobs  # noqa: F401 - registers the import runner
+        from sunshine.people import exports, jobs  # noqa: F401 - the export source, the import runner

@@ -6,4 +6,4 @@ class PrecheckConfig(AppConfig):
     verbose_name = "孕前优生检查（好孕好运）"
 
     def ready(self):
-        from sunshine.precheck import signals  # noqa: F401 - registers the SMS answer handler
+        from sunshine.precheck import exports, signals  # noqa: F401 - export source, SMS answers

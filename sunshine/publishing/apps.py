@@ -6,4 +6,9 @@ class PublishingConfig(AppConfig):
     verbose_name = "公开发布"
 
     def ready(self):
-        from sunshine.publishing import jobs, signals, tasks  # noqa: F401 - poster runner, SMS objections, periodic publishing
+        from sunshine.publishing import (  # noqa: F401 - export source, poster runner, SMS objections, periodic publishing
+            exports,
+            jobs,
+            signals,
+            tasks,
+        )

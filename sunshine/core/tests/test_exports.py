@@ -97,3 +97,48 @@ class TestCsvFormulaInjection:
         )
         cells = next(csv.reader(io.StringIO(body.splitlines()[1])))
         assert cells == ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@SUM(A1)", "正常", "3"]
+
+
+class TestExportFiles:
+    """The files a background export writes: the same bytes a direct CSV answer streams, and
+    formula-like cells kept as text in both formats."""
+
+    def test_csv_written_to_a_file_is_byte_for_byte_the_streamed_answer(self):
+        import tempfile
+
+        rows = [['=HYPERLINK("http://x")', "名称", None], ["1", "+86", 3]]
+        streamed = b"".join(exports.csv_response("a.csv", HEADERS, iter(rows)).streaming_content)
+        with tempfile.TemporaryFile() as fh:
+            exports.csv_write(HEADERS, iter(rows), out=fh)
+            assert fh.read() == streamed
+        assert "'=HYPERLINK" in streamed.decode("utf-8-sig")
+
+    def test_an_export_job_reports_progress_and_names_its_file(self, world):
+        from django.http import QueryDict
+
+        from sunshine.core.models import Job
+
+        seen = []
+
+        @exports.source("test.numbers", filename="数字")
+        def numbers(actor, params):
+            n = int(params.get("n", "0"))
+            return exports.Table(["序号", "公式"], ([i, "=1+1"] for i in range(n)), count=n)
+
+        job = Job(kind="core.export", title="t", created_by=world.users["town_clerk"])
+        job.options = {
+            "source": "test.numbers",
+            "format": "xlsx",
+            "query": QueryDict("n=2500").urlencode(),
+        }
+        try:
+            message = exports.run_export(job, lambda done, total, stage: seen.append((done, total)))
+        finally:
+            exports._SOURCES.pop("test.numbers")
+        assert message == "已导出 2500 行，请下载文件。"
+        assert seen == [(0, 2500), (1000, 2500), (2000, 2500), (2500, 2500)]
+        assert job.result == {"total": 2500, "filename": "数字.xlsx", "sensitive": False}
+        with job.result_file.open("rb") as fh:
+            ws = load_workbook(fh).active
+        assert ws.max_row == 2501 and ws["A2"].value == 0
+        assert (ws["B2"].value, ws["B2"].data_type) == ("=1+1", "s")  # text, not a live formula

@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from sunshine.accounts.access import staff_required
+from sunshine.accounts.access import export_start, staff_required
 from sunshine.core import exports
 from sunshine.core.errors import ServiceError, form_add_error
-from sunshine.core.masking import mask_mobile
+from sunshine.messaging import exports as messaging_exports
 from sunshine.messaging import forms, inbox, rules, selectors, services, testsend
 from sunshine.messaging.models import CallTask
 
@@ -37,21 +37,7 @@ def _local(value) -> str:
 
 
 def _outbox(request):
-    form = forms.OutboxFilterForm(
-        request.GET or None, programmes=selectors.programme_choices(request.user)
-    )
-    if form.is_bound and not form.is_valid():
-        return form, selectors.message_list_for_actor(request.user).none()
-    data = form.cleaned_data if form.is_bound else {}
-    qs = selectors.message_list_for_actor(
-        request.user,
-        status=data.get("status", ""),
-        programme=data.get("programme", ""),
-        date_from=data.get("date_from"),
-        date_to=data.get("date_to"),
-        mobile=data.get("mobile", ""),
-    )
-    return form, qs
+    return messaging_exports.outbox_filtered(request.user, request.GET)
 
 
 @staff_required("sms.view")
@@ -61,58 +47,17 @@ def outbox(request):
     return render(request, template, {"form": form, "page": _page(request, qs)})
 
 
-EXPORT_HEADERS = [
-    "发送编号",
-    "创建时间",
-    "手机号码",
-    "居民",
-    "地方编码",
-    "地方",
-    "项目",
-    "类别",
-    "状态",
-    "内容",
-    "计费条数",
-    "费用（元）",
-    "发送时间",
-    "送达时间",
-    "说明",
-]
-
-
-def _export_rows(request):
-    """Mobiles are always masked in exports: a file travels further than a page."""
-    _, qs = _outbox(request)
-    for m in qs.iterator(chunk_size=2000):
-        yield [
-            m.out_id,
-            _local(m.created_at),
-            mask_mobile(m.mobile),
-            m.resident.name if m.resident_id else "",
-            m.place.code if m.place_id else "",
-            m.place.name if m.place_id else "",
-            selectors.programme_label(m.programme),
-            m.get_category_display(),
-            m.get_status_display(),
-            m.body or (f"模板：{m.template.name}" if m.template_id else ""),
-            m.segments,
-            m.cost,
-            _local(m.sent_at),
-            _local(m.delivered_at),
-            m.error,
-        ]
+EXPORT_HEADERS = messaging_exports.HEADERS
 
 
 @staff_required("sms.view")
 def outbox_export_xlsx(request):
-    return exports.xlsx_response(
-        "短信发件箱.xlsx", EXPORT_HEADERS, _export_rows(request), title="短信"
-    )
+    return export_start(request, "messaging.outbox", "xlsx")
 
 
 @staff_required("sms.view")
 def outbox_export_csv(request):
-    return exports.csv_response("短信发件箱.csv", EXPORT_HEADERS, _export_rows(request))
+    return export_start(request, "messaging.outbox", "csv")
 
 
 def _message_page(request, message, **extra):

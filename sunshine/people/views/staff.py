@@ -3,10 +3,10 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from sunshine.accounts.access import staff_required, start_upload_job
-from sunshine.core import audit, exports
+from sunshine.accounts.access import export_start, staff_required, start_upload_job
+from sunshine.core import exports
 from sunshine.core.errors import ServiceError
-from sunshine.core.masking import mask_id_number, mask_mobile
+from sunshine.people import exports as people_exports
 from sunshine.people import forms, rules, selectors, services
 from sunshine.places import scoping
 
@@ -14,15 +14,7 @@ PAGE_SIZE = 50
 
 
 def _rows(request):
-    form = forms.ResidentFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.resident_list_for_actor(
-        request.user,
-        q=data.get("q", ""),
-        place_code=data.get("place", ""),
-        status=data.get("status", ""),
-    )
-    return form, qs
+    return people_exports.resident_filtered(request.user, request.GET)
 
 
 @staff_required("people.view")
@@ -33,62 +25,17 @@ def resident_list(request):
     return render(request, template, {"form": form, "page": page})
 
 
-EXPORT_HEADERS = [
-    "姓名",
-    "性别",
-    "出生日期",
-    "身份证号码",
-    "手机号码",
-    "所在地编码",
-    "所在地",
-    "户号",
-    "户籍类型",
-    "状态",
-]
-
-
-def _export_rows(request):
-    _, qs = _rows(request)
-    full = selectors.can_see_identifiers(request.user)
-    if full:
-        # Audited here, not inside the generator: a streamed CSV is read after the request
-        # context (IP, path) has been reset.
-        audit.record(
-            actor=request.user,
-            action="resident.export_identifiers",
-            place_path=scoping.read_prefix(request.user) or "",
-            sensitive=True,
-            changes={"query": request.GET.urlencode(), "count": qs.count()},
-        )
-    show_id = (lambda v: v) if full else mask_id_number
-    show_mobile = (lambda v: v) if full else mask_mobile
-
-    def rows():
-        for r in qs.iterator(chunk_size=2000):
-            yield [
-                r.name,
-                r.get_sex_display(),
-                r.birth_date,
-                show_id(r.id_number),
-                show_mobile(r.mobile),
-                r.place.code,
-                r.place.name,
-                r.household.number if r.household else "",
-                r.get_hukou_type_display(),
-                r.get_status_display(),
-            ]
-
-    return rows()
+EXPORT_HEADERS = people_exports.HEADERS
 
 
 @staff_required("people.view")
 def resident_export_xlsx(request):
-    return exports.xlsx_response("居民.xlsx", EXPORT_HEADERS, _export_rows(request), title="居民")
+    return export_start(request, "people.residents", "xlsx")
 
 
 @staff_required("people.view")
 def resident_export_csv(request):
-    return exports.csv_response("居民.csv", EXPORT_HEADERS, _export_rows(request))
+    return export_start(request, "people.residents", "csv")
 
 
 @staff_required("people.view")

@@ -10,13 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from sunshine.accounts.access import staff_required
-from sunshine.core import audit, exports
+from sunshine.accounts.access import export_start, staff_required
 from sunshine.core.errors import ServiceError, form_add_error
-from sunshine.core.masking import mask_id_number, mask_mobile
 from sunshine.places import rules as place_rules
 from sunshine.places import scoping
 from sunshine.places.models import Place
+from sunshine.precheck import exports as precheck_exports
 from sunshine.precheck import forms, selectors, services
 from sunshine.precheck.models import Appointment, Registration
 
@@ -31,15 +30,7 @@ def _flash_error(request, exc: ServiceError) -> None:
 
 
 def _rows(request):
-    form = forms.RegistrationFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.registration_list_for_actor(
-        request.user,
-        q=data.get("q", ""),
-        status=data.get("status", ""),
-        place_code=data.get("place", ""),
-    )
-    return form, qs
+    return precheck_exports.registration_filtered(request.user, request.GET)
 
 
 @staff_required("precheck.view")
@@ -52,65 +43,17 @@ def registration_list(request):
     return render(request, template, {"form": form, "page": page})
 
 
-EXPORT_HEADERS = [
-    "登记编号",
-    "状态",
-    "登记渠道",
-    "女方姓名",
-    "女方身份证号码",
-    "女方手机号码",
-    "男方姓名",
-    "男方身份证号码",
-    "男方手机号码",
-    "现居住地编码",
-    "现居住地",
-    "同意短信",
-    "登记时间",
-]
-
-
-def _export_rows(request):
-    """Identifiers are masked in exports: a full list of couples is not needed to run the
-    checks (PIPL minimum necessary); one couple's numbers are revealed on its page, audited."""
-    _, qs = _rows(request)
-    audit.record(
-        actor=request.user,
-        action="precheck_registration.export",
-        place_path=scoping.read_prefix(request.user) or "",
-        changes={"query": request.GET.urlencode()},
-    )
-
-    def rows():
-        for r in qs.iterator(chunk_size=2000):
-            yield [
-                r.number,
-                r.get_status_display(),
-                r.get_channel_display(),
-                r.woman_name,
-                mask_id_number(r.woman_id_number),
-                mask_mobile(r.woman_mobile),
-                r.man_name,
-                mask_id_number(r.man_id_number),
-                mask_mobile(r.man_mobile),
-                r.place.code,
-                r.place.name,
-                "是" if r.consent_sms else "否",
-                timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"),
-            ]
-
-    return rows()
+EXPORT_HEADERS = precheck_exports.HEADERS
 
 
 @staff_required("precheck.view")
 def registration_export_xlsx(request):
-    return exports.xlsx_response(
-        "孕前优生登记.xlsx", EXPORT_HEADERS, _export_rows(request), title="孕前优生登记"
-    )
+    return export_start(request, "precheck.registrations", "xlsx")
 
 
 @staff_required("precheck.view")
 def registration_export_csv(request):
-    return exports.csv_response("孕前优生登记.csv", EXPORT_HEADERS, _export_rows(request))
+    return export_start(request, "precheck.registrations", "csv")
 
 
 def _register_places(actor):

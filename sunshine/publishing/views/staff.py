@@ -14,14 +14,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from sunshine.accounts.access import staff_required
-from sunshine.core import exports, jobs
+from sunshine.accounts.access import export_start, staff_required
+from sunshine.core import jobs
 from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.masking import mask_id_number, mask_name
 from sunshine.people import selectors as people_selectors
 from sunshine.places import rules as place_rules
 from sunshine.places import scoping
 from sunshine.places import selectors as place_selectors
+from sunshine.publishing import exports as publishing_exports
 from sunshine.publishing import forms, posters, rules, selectors, services
 
 try:  # the PDF layer is written alongside; the press-copy links appear once it is there
@@ -84,15 +85,7 @@ def _place_choices(actor, *, write: bool = True, levels=place_rules.PUBLICATION_
 
 
 def _item_rows(request):
-    form = forms.ItemFilterForm(request.GET or None, categories=selectors.category_list())
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.item_list_for_actor(
-        request.user,
-        status=data.get("status", ""),
-        category=data.get("category", ""),
-        q=data.get("q", "").strip(),
-    )
-    return form, qs
+    return publishing_exports.item_filtered(request.user, request.GET)
 
 
 @staff_required("publishing.view")
@@ -104,59 +97,17 @@ def item_list(request):
     return render(request, template, {"form": form, "page": _page(request, qs)})
 
 
-EXPORT_HEADERS = [
-    "编号",
-    "标题",
-    "类别",
-    "类型",
-    "发布地方",
-    "地方编码",
-    "同步公开层级",
-    "状态",
-    "版本",
-    "首次发布时间",
-    "公示截止",
-    "待答复异议",
-    "起草人",
-    "更新时间",
-]
-
-
-def _export_rows(request):
-    _, qs = _item_rows(request)
-
-    def local(value):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
-
-    for item in qs.iterator(chunk_size=1000):
-        yield [
-            item.public_id,
-            item.current.title if item.current_id else "",
-            item.category.name,
-            item.get_kind_display(),
-            item.place.name,
-            item.place.code,
-            "、".join(place_rules.LEVEL_LABELS[lv] for lv in item.levels),
-            item.get_status_display(),
-            item.current.number if item.current_id else "",
-            local(item.published_at),
-            local(item.notice_ends_at),
-            item.open_objections,
-            str(item.created_by or ""),
-            local(item.updated_at),
-        ]
+EXPORT_HEADERS = publishing_exports.HEADERS
 
 
 @staff_required("publishing.view")
 def item_export_xlsx(request):
-    return exports.xlsx_response(
-        "公开事项.xlsx", EXPORT_HEADERS, _export_rows(request), title="公开事项"
-    )
+    return export_start(request, "publishing.items", "xlsx")
 
 
 @staff_required("publishing.view")
 def item_export_csv(request):
-    return exports.csv_response("公开事项.csv", EXPORT_HEADERS, _export_rows(request))
+    return export_start(request, "publishing.items", "csv")
 
 
 # Items: create and edit ------------------------------------------------------------------
