@@ -321,7 +321,7 @@ def item_edit(request, item_id):
 
 def _masked_message(item) -> str:
     counts = identifiers.describe(identifiers.count_masked(item.current.table))
-    return f"表格中已自动隐去{counts}的部分数字，公众只看到打码后的号码。" if counts else ""
+    return f"已自动隐去表格中 {counts} 的部分数字，公众只看到打码后的号码。" if counts else ""
 
 
 # Items: detail and actions ---------------------------------------------------------------
