@@ -13,8 +13,8 @@ mobile segment is assigned, so it stays the same whatever the mobile validator a
 - `mask_text(text)`: the text with each identifier replaced by its masked form (from
   sunshine.core.masking, the only masking functions), and how many of each kind;
 - `mask_table(table)`: the same for a table {"headers": [...], "rows": [[...]]}; a column
-  whose header names an ID number or a phone is masked cell by cell even where a number is
-  not valid (a mistyped ID is still someone's ID);
+  whose header names an ID number or a phone, or most of whose cells are one, is masked cell
+  by cell even where a number is not valid (a mistyped ID is still someone's ID);
 - `first_hit(text)`: the first identifier and its line number, for a refusal message
   (`refusal(label, hit)`) that names the field and the line;
 - `count_masked(table)`: how many masked identifiers a stored table shows, for the notice on
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
 from collections import Counter
 
@@ -189,9 +190,28 @@ def header_kind(header: str) -> str | None:
     return None
 
 
+def _bare(cell: str) -> str:
+    return _SEPARATORS.sub("", cell).translate(_NORMAL).upper()
+
+
+def content_kind(cells) -> str | None:
+    """ID_NUMBER or MOBILE for a column more than half of whose filled cells are exactly one
+    valid ID number (or mobile number): its other cells are then mistyped ones."""
+    filled = [_bare(str(c)) for c in cells if str(c).strip()]
+    if not filled:
+        return None
+    ids = sum(1 for v in filled if is_id_number(v))
+    mobiles = sum(1 for v in filled if national_mobile(v))
+    if ids * 2 > len(filled):
+        return ID_NUMBER
+    if mobiles * 2 > len(filled):
+        return MOBILE
+    return None
+
+
 def _mask_cell(cell: str, kind: str | None) -> tuple[str, Counter]:
     if kind is not None and "*" not in cell:
-        value = _SEPARATORS.sub("", cell).translate(_NORMAL).upper()
+        value = _bare(cell)
         if kind == ID_NUMBER and len(value) in (15, 18) and value[:-1].isdigit():
             if value[-1].isdigit() or value[-1] == "X":
                 return mask_id_number(value), Counter({ID_NUMBER: 1})
@@ -201,11 +221,15 @@ def _mask_cell(cell: str, kind: str | None) -> tuple[str, Counter]:
 
 
 def mask_table(table: dict | None) -> tuple[dict, Counter]:
-    """A table with its identifiers masked: columns recognised by their header, every other
-    cell by its content."""
+    """A table with its identifiers masked: a column recognised by its header or by most of
+    its cells is masked whole, every other cell by its own content."""
     if not table or not table.get("headers"):
         return table or {}, Counter()
-    kinds = [header_kind(h) for h in table["headers"]]
+    columns = list(itertools.zip_longest(*table.get("rows", []), fillvalue=""))
+    kinds = [
+        header_kind(h) or (content_kind(columns[k]) if k < len(columns) else None)
+        for k, h in enumerate(table["headers"])
+    ]
     counts: Counter = Counter()
     headers = []
     for h in table["headers"]:

@@ -129,6 +129,31 @@ class TestMaskTable:
         assert masked["rows"] == [["张三", ID_MASKED], ["李四", "138****5678"]]
         assert counts == {"id_number": 1, "mobile": 1}
 
+    def test_a_column_mostly_of_ids_is_masked_whole_mistyped_ones_too(self):
+        table = {
+            "headers": ["号码"],
+            "rows": [[ID], [X_BASE + "X"], [wrong_check(ID)], [""]],
+        }
+        masked, counts = identifiers.mask_table(table)
+        assert [r[0] for r in masked["rows"]] == [
+            ID_MASKED,
+            ID_X[:6] + "********" + ID_X[-4:],
+            ID[:6] + "********" + wrong_check(ID)[-4:],
+            "",
+        ]
+        assert counts == {"id_number": 3}
+
+    def test_a_column_of_order_numbers_with_one_lucky_check_digit_keeps_the_others(self):
+        orders = [wrong_check(ID), "12345678901234567X", ID[:16] + "01"]
+        table = {"headers": ["编号"], "rows": [[o] for o in orders] + [[ID]]}
+        masked, _ = identifiers.mask_table(table)
+        assert [r[0] for r in masked["rows"]] == [*orders, ID_MASKED]
+
+    def test_short_rows_do_not_hide_a_column(self):
+        table = {"headers": ["姓名", "号码"], "rows": [["张三", ID], ["李四"]]}
+        masked, _ = identifiers.mask_table(table)
+        assert masked["rows"] == [["张三", ID_MASKED], ["李四"]]
+
     def test_a_mobile_column_header_masks_the_numbers_and_keeps_landlines(self):
         table = {
             "headers": ["单位", "联系电话"],
