@@ -99,13 +99,25 @@ def _check_public_text(**texts: str) -> None:
 
 
 def item_preview(
-    *, title: str, summary: str = "", body: str = "", table: dict | None = None, spokesperson=""
+    *,
+    title: str,
+    summary: str = "",
+    body: str = "",
+    table: dict | None = None,
+    spokesperson: str = "",
+    change_note: str = "",
 ) -> dict:
     """What the public would read of a draft, without saving anything: refused like
     item_create when a free text holds a full ID or mobile number, the table masked as it
     would be stored, and what was masked ("3 个身份证号码、1 个手机号码")."""
     title, summary, body = (title or "").strip(), (summary or "").strip(), (body or "").strip()
-    _check_public_text(title=title, summary=summary, body=body, spokesperson=spokesperson or "")
+    _check_public_text(
+        title=title,
+        summary=summary,
+        body=body,
+        spokesperson=spokesperson or "",
+        change_note=change_note or "",
+    )
     table, masked = _clean_table(table)
     return {
         "title": title[:200],

@@ -316,6 +316,17 @@ class TestPreview:
         assert "已自动隐去 2 个身份证号码、1 个手机号码" in html
         assert ID_MASKED in html and ID not in html and MOBILE not in html
 
+    def test_the_reviewer_previews_a_correction_masked_before_it_is_published(self, client, world):
+        item = make_published(world)
+        login(client, world, "county_clerk")
+        data = {"title": "办事指南", "change_note": "补充名单", "table": PASTED, "preview": "1"}
+        response = client.post(url("item-correct", item.pk), data)
+        html = text(response)
+        assert response.status_code == 200 and item.versions.count() == 1
+        preview = html[html.index("公开效果预览（尚未发布）") :]
+        assert "已自动隐去 2 个身份证号码、1 个手机号码" in preview
+        assert ID_MASKED in preview and ID not in preview and MOBILE not in preview
+
     def test_an_item_without_identifiers_shows_no_masking_notice(self, client, world):
         item = make_item(world, table={"headers": ["事项"], "rows": [["生育登记"]]})
         login(client, world, "town_clerk")

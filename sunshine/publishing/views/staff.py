@@ -500,6 +500,13 @@ def item_correct(request, item_id):
         "table": forms.table_as_text(v.table),
     }
     form = forms.CorrectionForm(request.POST or None, initial=initial)
+    context = {"form": form, "item": item, "preview_verb": "发布"}
+    if "preview" in request.POST and form.is_valid():
+        try:
+            context["preview"] = services.item_preview(**form.cleaned_data)
+        except ServiceError as exc:
+            form_add_error(form, exc)
+        return render(request, "publishing/staff/item_correct.html", context)
     if request.method == "POST" and form.is_valid():
         try:
             version = services.item_correct(actor=request.user, item=item, **form.cleaned_data)
@@ -510,7 +517,7 @@ def item_correct(request, item_id):
                 request, f"更正已发布（第{version.number}版），原版本保留在版本记录中。"
             )
             return redirect("publishing:staff-item-detail", item_id=item.pk)
-    return render(request, "publishing/staff/item_correct.html", {"form": form, "item": item})
+    return render(request, "publishing/staff/item_correct.html", context)
 
 
 @staff_required("publishing.draft")
