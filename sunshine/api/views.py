@@ -149,7 +149,10 @@ def _open_items(place: str, category: str):
     "/open/items",
     response=list[OpenItemOut],
     summary="开放数据：已发布的公开事项",
-    description="按地方（其下级一并包括）和类别筛选；名单中的姓名和身份证号码已打码。",
+    description=(
+        "按地方（其下级一并包括）和类别筛选；名单中的姓名和身份证号码已打码，"
+        "标题、摘要、正文和表格中的身份证号码、手机号码已隐去部分数字。"
+    ),
 )
 @paginate(LimitOffsetPagination)
 def open_items(request, place: str = "", category: str = ""):
