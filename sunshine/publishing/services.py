@@ -85,14 +85,14 @@ PUBLIC_TEXT_LABELS = {
 ONE_LINE = ("title", "spokesperson", "change_note", "name", "place_name", "matter")
 
 
-def _check_public_text(**texts: str) -> None:
+def _check_public_text(labels: dict | None = None, **texts: str) -> None:
     """Free text the public will read may not hold a full ID or mobile number: refused with a
     message naming the field and the line (docs/privacy.md says why refused, not masked)."""
     errors = []
     for field, value in texts.items():
         hit = identifiers.first_hit(value)
         if hit is not None:
-            label = PUBLIC_TEXT_LABELS[field]
+            label = (labels or {}).get(field) or PUBLIC_TEXT_LABELS[field]
             errors.append((field, identifiers.refusal(label, hit, lines=field not in ONE_LINE)))
     if errors:
         raise ServiceError(errors[0][1], field=errors[0][0], errors=errors)
@@ -535,6 +535,7 @@ def attachment_add(*, actor, item: Item, upload, title: str) -> Attachment:
         digest.update(chunk)
     upload.seek(0)
     title = (title or "").strip()[:120] or "附件"
+    _check_public_text(labels={"title": "附件名称"}, title=title)
     attachment = Attachment(
         version=version,
         title=title,

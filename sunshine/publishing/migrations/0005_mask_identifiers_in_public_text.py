@@ -39,6 +39,7 @@ def mask(apps, schema_editor):
     _mask_rows(apps.get_model("publishing", "Item"), ["outcome", "spokesperson"])
     _mask_rows(apps.get_model("publishing", "ListEntry"), ["place_name", "matter"])
     _mask_rows(apps.get_model("publishing", "Objection"), ["answer"])
+    _mask_rows(apps.get_model("publishing", "Attachment"), ["title"])
 
 
 class Migration(migrations.Migration):

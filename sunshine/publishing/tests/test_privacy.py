@@ -206,6 +206,20 @@ class TestFreeText:
                 answer=f"经核实情况属实。\n已电话联系{MOBILE}告知结果。",
             )
 
+    def test_an_attachment_title_with_a_mobile_is_refused(self, world):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from sunshine.publishing.tests.test_views_staff import PNG
+
+        with pytest.raises(ServiceError, match="附件名称有完整的手机号码") as exc:
+            services.attachment_add(
+                actor=world.users["town_clerk"],
+                item=make_item(world),
+                upload=SimpleUploadedFile("a.png", PNG),
+                title=f"王五 {MOBILE} 的证明",
+            )
+        assert exc.value.field == "title"
+
     def test_an_18_digit_number_with_a_wrong_check_digit_in_the_body_is_accepted(self, world):
         item = make_item(world, body=f"合同编号 {ID[:17]}5")
         assert item.current.body.endswith(ID[:17] + "5")
