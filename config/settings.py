@@ -123,6 +123,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sunshine.core.middleware.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sunshine.portal.middleware.BoardCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -90,19 +90,27 @@ def place_children_public(request, code: str):
     return list(place_selectors.place_children(place).select_related("parent"))
 
 
+def _public_text(value: str) -> str:
+    from sunshine.core.identifiers import mask_text
+
+    return mask_text(value)[0]
+
+
 def _open_item(item, *, detail: bool = False) -> dict:
     from django.urls import reverse
 
+    from sunshine.core.identifiers import mask_table
     from sunshine.core.masking import mask_id_number, mask_name
 
-    v = item.current
+    # Stored masked by the publishing services; masked again here for rows written before.
+    v, text = item.current, _public_text
     out = {
         "id": item.public_id,
         "kind": item.kind,
         "category": item.category.code,
         "category_name": item.category.name,
-        "title": v.title,
-        "summary": v.summary,
+        "title": text(v.title),
+        "summary": text(v.summary),
         "place_code": item.place.code,
         "place_name": item.place.name,
         "target_levels": item.levels,
@@ -114,15 +122,15 @@ def _open_item(item, *, detail: bool = False) -> dict:
     }
     if detail:
         out.update(
-            body=v.body,
-            table=v.table or {},
-            outcome=item.outcome,
+            body=text(v.body),
+            table=mask_table(v.table)[0],
+            outcome=text(item.outcome),
             entries=[
                 {
                     "name": mask_name(e.name),
                     "id_number": mask_id_number(e.id_number),
-                    "place_name": e.place_name,
-                    "matter": e.matter,
+                    "place_name": text(e.place_name),
+                    "matter": text(e.matter),
                 }
                 for e in v.entries.all()
             ],
@@ -141,7 +149,10 @@ def _open_items(place: str, category: str):
     "/open/items",
     response=list[OpenItemOut],
     summary="开放数据：已发布的公开事项",
-    description="按地方（其下级一并包括）和类别筛选；名单中的姓名和身份证号码已打码。",
+    description=(
+        "按地方（其下级一并包括）和类别筛选；名单中的姓名和身份证号码已打码，"
+        "标题、摘要、正文和表格中的身份证号码、手机号码已隐去部分数字。"
+    ),
 )
 @paginate(LimitOffsetPagination)
 def open_items(request, place: str = "", category: str = ""):
@@ -176,8 +187,8 @@ def open_items_csv(request, place: str = "", category: str = ""):
             i.public_id,
             i.get_kind_display(),
             i.category.name,
-            i.current.title,
-            i.current.summary,
+            _public_text(i.current.title),
+            _public_text(i.current.summary),
             i.place.code,
             i.place.name,
             "、".join(i.levels),

@@ -43,3 +43,22 @@ class DatabaseBusyMiddleware:
             response["Retry-After"] = "30"
             return response
         return None
+
+
+class NoStoreMiddleware:
+    """Staff pages and the staff API show full names, ID numbers and mobile numbers: no browser
+    cache, back button or shared proxy may keep a copy (Cache-Control: no-store on every
+    response under these prefixes, errors and redirects too)."""
+
+    PREFIXES = ("/staff/", "/api/staff/", "/admin/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        if request.path_info.startswith(self.PREFIXES):
+            add_never_cache_headers(response)
+        return response

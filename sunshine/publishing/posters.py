@@ -6,6 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from sunshine.core.identifiers import mask_text
 from sunshine.places import selectors as place_selectors
 from sunshine.places.models import Place
 from sunshine.publishing import pdf, selectors
@@ -25,11 +26,11 @@ def board_data(place: Place, *, base_url: str | None = None) -> pdf.Board:
     for item in selectors.board_items(place, ancestors=ancestors)[:POSTER_ITEMS]:
         v = item.current
         items.append(
-            pdf.PosterItem(
-                title=v.title,
+            pdf.PosterItem(  # masked again: a poster is public output whatever was stored
+                title=mask_text(v.title)[0],
                 date=timezone.localtime(item.published_at).date(),
                 category=item.category.name,
-                summary=v.summary,
+                summary=mask_text(v.summary)[0],
                 is_notice=item.is_notice,
                 notice_ends=timezone.localtime(item.notice_ends_at).date()
                 if item.notice_ends_at

@@ -6,13 +6,14 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections import Counter
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sunshine.core import audit
+from sunshine.core import audit, identifiers
 from sunshine.core.errors import ServiceError
 from sunshine.places import scoping
 from sunshine.places.models import Place
@@ -59,12 +60,91 @@ def bump_generation() -> None:
     transaction.on_commit(selectors.forget_generation)
 
 
-def _clean_table(table) -> dict:
+def _clean_table(table) -> tuple[dict, Counter]:
+    """The table as it will be published: cut to size, its ID and mobile numbers masked (by
+    the column's header or by the cell's content), and how many of each were masked."""
     if not table:
-        return {}
+        return {}, Counter()
     headers = [str(h)[:60] for h in table.get("headers", [])][:20]
     rows = [[str(c)[:200] for c in row][: len(headers)] for row in table.get("rows", [])][:2000]
-    return {"headers": headers, "rows": rows} if headers else {}
+    return identifiers.mask_table({"headers": headers, "rows": rows} if headers else {})
+
+
+PUBLIC_TEXT_LABELS = {
+    "title": "标题",
+    "summary": "摘要",
+    "body": "正文",
+    "spokesperson": "发言人",
+    "change_note": "更正说明",
+    "outcome": "公示结果",
+    "answer": "答复",
+    "name": "姓名",
+    "place_name": "村（居）",
+    "matter": "事项",
+}
+ONE_LINE = ("title", "spokesperson", "change_note", "name", "place_name", "matter")
+
+
+def _check_public_text(labels: dict | None = None, **texts: str) -> None:
+    """Free text the public will read may not hold a full ID or mobile number: refused with a
+    message naming the field and the line (docs/privacy.md says why refused, not masked)."""
+    errors = []
+    for field, value in texts.items():
+        hit = identifiers.first_hit(value)
+        if hit is not None:
+            label = (labels or {}).get(field) or PUBLIC_TEXT_LABELS[field]
+            errors.append((field, identifiers.refusal(label, hit, lines=field not in ONE_LINE)))
+    if errors:
+        raise ServiceError(errors[0][1], field=errors[0][0], errors=errors)
+
+
+def item_preview(
+    *,
+    title: str,
+    summary: str = "",
+    body: str = "",
+    table: dict | None = None,
+    spokesperson: str = "",
+    change_note: str = "",
+) -> dict:
+    """What the public would read of a draft, without saving anything: refused like
+    item_create when a free text holds a full ID or mobile number, the table masked as it
+    would be stored, and what was masked ("3 个身份证号码、1 个手机号码")."""
+    title, summary, body = (title or "").strip(), (summary or "").strip(), (body or "").strip()
+    _check_public_text(
+        title=title,
+        summary=summary,
+        body=body,
+        spokesperson=spokesperson or "",
+        change_note=change_note or "",
+    )
+    table, masked = _clean_table(table)
+    return {
+        "title": title[:200],
+        "summary": summary[:300],
+        "body": body,
+        "table": table,
+        "masked": identifiers.describe(masked),
+    }
+
+
+def _masked_note(changes: dict, counts: Counter) -> dict:
+    if counts:
+        changes["masked"] = dict(counts)
+    return changes
+
+
+def _seal(item: Item, version: ItemVersion) -> Counter:
+    """The last guard before a version goes public: whatever reached it without the checks
+    (a draft saved before them, a row written by hand) is masked now. Returns the counts."""
+    version.table, counts = identifiers.mask_table(version.table)
+    for field in ("title", "summary", "body", "change_note"):
+        text, found = identifiers.mask_text(getattr(version, field))
+        setattr(version, field, text)
+        counts += found
+    item.spokesperson, found = identifiers.mask_text(item.spokesperson)
+    counts += found
+    return counts
 
 
 def _validate_levels(place: Place, levels) -> str:
@@ -101,6 +181,10 @@ def item_create(
     title = (title or "").strip()
     if not title:
         raise ServiceError("标题不能为空。", field="title")
+    _check_public_text(
+        title=title, summary=summary or "", body=body or "", spokesperson=spokesperson
+    )
+    table, masked = _clean_table(table)
     kind = kind or (rules.KIND_NOTICE if category.is_notice else rules.KIND_DISCLOSURE)
     if kind == rules.KIND_STATEMENT and not spokesperson.strip():
         raise ServiceError("发言人声明须写明发言人。", field="spokesperson")
@@ -126,7 +210,7 @@ def item_create(
         title=title[:200],
         summary=(summary or "").strip()[:300],
         body=(body or "").strip(),
-        table=_clean_table(table),
+        table=table,
         created_by=actor,
     )
     version.save()
@@ -136,7 +220,7 @@ def item_create(
         actor=actor,
         action="item.create",
         obj=item,
-        changes={"title": title, "levels": item.target_levels},
+        changes=_masked_note({"title": title, "levels": item.target_levels}, masked),
     )
     return item
 
@@ -171,9 +255,10 @@ def item_update_draft(
         summary.strip()[:300],
         body.strip(),
     )
-    version.table = _clean_table(table)
+    version.table, masked = _clean_table(table)
     if not version.title:
         raise ServiceError("标题不能为空。", field="title")
+    _check_public_text(title=version.title, summary=version.summary, body=version.body)
     version.save(update_fields=["title", "summary", "body", "table"])
     fields = ["publish_at", "expires_at"]
     item.publish_at, item.expires_at = publish_at, expires_at
@@ -181,7 +266,12 @@ def item_update_draft(
         item.target_levels = _validate_levels(item.place, levels)
         fields.append("target_levels")
     item.save(update_fields=[*fields, "updated_at"])
-    audit.record(actor=actor, action="item.update", obj=item, changes={"title": version.title})
+    audit.record(
+        actor=actor,
+        action="item.update",
+        obj=item,
+        changes=_masked_note({"title": version.title}, masked),
+    )
     return item
 
 
@@ -219,7 +309,10 @@ def item_return(*, actor, item: Item, note: str) -> Item:
 def _go_live(item: Item, now: dt.datetime) -> None:
     version = item.current
     version.published_at = now
-    version.save(update_fields=["published_at"])
+    masked = _seal(item, version)
+    version.save(update_fields=["published_at", "title", "summary", "body", "table", "change_note"])
+    if masked:
+        audit.record(actor=None, action="item.mask", obj=item, changes={"masked": dict(masked)})
     item.status = rules.PUBLISHED
     if item.published_at is None:
         item.published_at = now
@@ -228,7 +321,14 @@ def _go_live(item: Item, now: dt.datetime) -> None:
             local = timezone.localtime(now)
             item.notice_ends_at = rules.notice_ends(local, item.category.notice_days)
     item.save(
-        update_fields=["status", "published_at", "notice_ends_at", "reviewed_by", "updated_at"]
+        update_fields=[
+            "status",
+            "published_at",
+            "notice_ends_at",
+            "reviewed_by",
+            "spokesperson",
+            "updated_at",
+        ]
     )
     bump_generation()
     transaction.on_commit(lambda: _announce(item.pk))
@@ -317,6 +417,8 @@ def item_correct(
         raise ServiceError("只有已发布的事项可以更正。")
     if not change_note.strip():
         raise ServiceError("请写明更正说明，公众会在版本记录中看到。", field="change_note")
+    _check_public_text(title=title, summary=summary, body=body, change_note=change_note)
+    table, masked = _clean_table(table)
     number = item.versions.count() + 1
     version = ItemVersion.objects.create(
         item=item,
@@ -324,7 +426,7 @@ def item_correct(
         title=title.strip()[:200] or item.current.title,
         summary=summary.strip()[:300],
         body=body.strip(),
-        table=_clean_table(table),
+        table=table,
         change_note=change_note.strip()[:300],
         created_by=actor,
         published_at=now,
@@ -344,7 +446,7 @@ def item_correct(
         action="item.correct",
         obj=item,
         reason=change_note,
-        changes={"version": number},
+        changes=_masked_note({"version": number}, masked),
     )
     return version
 
@@ -393,6 +495,7 @@ def entry_add(
         place_name = place_name or resident.place.name
     if not name.strip():
         raise ServiceError("姓名不能为空。", field="name")
+    _check_public_text(name=name, place_name=place_name, matter=matter)
     entry = ListEntry.objects.create(
         version=version,
         resident=resident,
@@ -432,6 +535,7 @@ def attachment_add(*, actor, item: Item, upload, title: str) -> Attachment:
         digest.update(chunk)
     upload.seek(0)
     title = (title or "").strip()[:120] or "附件"
+    _check_public_text(labels={"title": "附件名称"}, title=title)
     attachment = Attachment(
         version=version,
         title=title,
@@ -584,6 +688,7 @@ def objection_answer(
     answer = (answer or "").strip()
     if len(answer) < 5:
         raise ServiceError("请写明答复内容（至少5个字）。", field="answer")
+    _check_public_text(answer=answer)
     objection.answer, objection.status = answer[:2000], rules.OBJECTION_ANSWERED
     objection.answered_by, objection.answered_at = actor, now or timezone.now()
     objection.save(update_fields=["answer", "status", "answered_by", "answered_at"])
@@ -615,6 +720,7 @@ def notice_finalise(*, actor, item: Item, outcome: str, now: dt.datetime | None 
         raise ServiceError(reason)
     if not outcome.strip():
         raise ServiceError("请写明公示结果。", field="outcome")
+    _check_public_text(outcome=outcome)
     item.outcome, item.finalised_at = outcome.strip()[:2000], now
     item.save(update_fields=["outcome", "finalised_at", "updated_at"])
     bump_generation()

@@ -1,4 +1,7 @@
-"""The request context the audit log reads: set for the request, cleared after it."""
+"""The request context the audit log reads: set for the request, cleared after it; the
+database-busy page; no-store on staff responses."""
+
+import pytest
 
 from sunshine.core import context
 from sunshine.core.middleware import RequestContextMiddleware, client_ip
@@ -54,3 +57,45 @@ class TestDatabaseBusy:
             )
             is None
         )
+
+
+class TestNoStore:
+    """Staff pages show full ID numbers and mobile numbers: no cache may keep them."""
+
+    @pytest.mark.parametrize("path", ["/staff/people/", "/api/staff/me", "/admin/"])
+    def test_every_staff_response_says_no_store(self, rf, path):
+        from django.http import HttpResponse
+
+        from sunshine.core.middleware import NoStoreMiddleware
+
+        response = NoStoreMiddleware(lambda r: HttpResponse("320324197003151124"))(rf.get(path))
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+
+    def test_public_pages_keep_their_own_caching(self, rf):
+        from django.http import HttpResponse
+
+        from sunshine.core.middleware import NoStoreMiddleware
+
+        response = NoStoreMiddleware(lambda r: HttpResponse("ok"))(rf.get("/p/980101/"))
+        assert "Cache-Control" not in response
+
+    @pytest.mark.django_db
+    def test_a_staff_page_with_full_identifiers_is_sent_no_store(self, client, world):
+        client.force_login(world.users["town_clerk"])
+        resident = world.residents["own"]
+        response = client.get(f"/staff/people/{resident.pk}/")
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+        api = client.get("/api/staff/me")
+        assert api.status_code == 200 and "no-store" in api["Cache-Control"]
+
+    @pytest.mark.django_db
+    def test_the_login_redirect_of_a_staff_page_is_no_store_too(self, client):
+        response = client.get("/staff/people/")
+        assert response.status_code == 302 and "no-store" in response["Cache-Control"]
+
+    @pytest.mark.django_db
+    def test_the_public_home_page_is_not_marked_no_store(self, client, world):
+        response = client.get("/")
+        assert "no-store" not in response.get("Cache-Control", "")

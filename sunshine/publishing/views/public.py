@@ -11,6 +11,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sunshine.core.errors import ServiceError, form_add_error
+from sunshine.core.identifiers import mask_text
 from sunshine.core.middleware import client_ip
 from sunshine.places import selectors as place_selectors
 from sunshine.publishing import posters, rules, selectors, services
@@ -148,10 +149,11 @@ class BoardFeed(Feed):
 
     def item_title(self, item):
         prefix = f"[{item.category.name}] "
-        return prefix + item.current.title
+        return prefix + mask_text(item.current.title)[0]
 
     def item_description(self, item):
-        return item.current.summary or item.current.body[:200]
+        # Masked before it is cut, so that a cut never leaves half a number to read.
+        return mask_text(item.current.summary or item.current.body)[0][:200]
 
     def item_link(self, item):
         return reverse("publishing:item", args=[item.public_id])

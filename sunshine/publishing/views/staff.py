@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from sunshine.accounts.access import export_start, staff_required
-from sunshine.core import jobs
+from sunshine.core import identifiers, jobs
 from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.masking import mask_id_number, mask_name
 from sunshine.people import selectors as people_selectors
@@ -42,6 +42,7 @@ ACTION_LABELS = {
     "item.schedule": "审核通过，定时发布",
     "item.publish": "审核发布",
     "item.publish_scheduled": "到时自动发布",
+    "item.mask": "发布前自动隐去身份证号码、手机号码",
     "item.correct": "发布更正",
     "item.withdraw": "撤回",
     "item.archive": "归档",
@@ -145,6 +146,8 @@ def item_create(request):
         form = forms.ItemForm(initial=initial, **_form_kwargs(request))
         return render(request, "publishing/staff/item_form.html", {"form": form})
     form = forms.ItemForm(request.POST, **_form_kwargs(request))
+    if "preview" in request.POST:
+        return _preview(request, form)
     token = request.POST.get("token", "")[:64]
     done = _token_lookup(request, token)
     lock = f"publishing:item-token:{request.user.pk}:{token}"
@@ -180,12 +183,36 @@ def item_create(request):
             else:
                 if token:
                     _token_spend(request, token, item.pk)
-                messages.success(request, "草稿已保存。核对无误后请“提交审核”。")
+                messages.success(
+                    request, "草稿已保存。" + _masked_message(item) + "核对无误后请“提交审核”。"
+                )
                 return redirect("publishing:staff-item-detail", item_id=item.pk)
     finally:
         if token:
             cache.delete(lock)
     return render(request, "publishing/staff/item_form.html", {"form": form})
+
+
+def _preview(request, form, item=None):
+    """The form again with what the public would see of it, masked, nothing saved."""
+    preview = None
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            preview = services.item_preview(
+                title=d["title"],
+                summary=d["summary"],
+                body=d["body"],
+                table=d["table"],
+                spokesperson=d.get("spokesperson") or "",
+            )
+        except ServiceError as exc:
+            form_add_error(form, exc)
+    return render(
+        request,
+        "publishing/staff/item_form.html",
+        {"form": form, "item": item, "preview": preview},
+    )
 
 
 def _editable(request, item) -> bool:
@@ -219,6 +246,8 @@ def item_edit(request, item_id):
         "expires_at": item.expires_at,
     }
     form = forms.ItemForm(request.POST or None, initial=initial, **_form_kwargs(request, item))
+    if "preview" in request.POST:
+        return _preview(request, form, item)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -236,9 +265,14 @@ def item_edit(request, item_id):
         except ServiceError as exc:
             form_add_error(form, exc)
         else:
-            messages.success(request, "草稿已保存。")
+            messages.success(request, "草稿已保存。" + _masked_message(item))
             return redirect("publishing:staff-item-detail", item_id=item.pk)
     return render(request, "publishing/staff/item_form.html", {"form": form, "item": item})
+
+
+def _masked_message(item) -> str:
+    counts = identifiers.describe(identifiers.count_masked(item.current.table))
+    return f"已自动隐去表格中 {counts} 的部分数字，公众只看到打码后的号码。" if counts else ""
 
 
 # Items: detail and actions ---------------------------------------------------------------
@@ -288,6 +322,7 @@ def _detail_context(request, item, **forms_given) -> dict:
         and user.can("publishing.draft")
         and in_write_scope,
         "press": press_available(),
+        "masked": identifiers.describe(identifiers.count_masked(version.table)),
         "public_url": item.status in (rules.PUBLISHED, rules.ARCHIVED),
         "return_form": forms.return_form(),
         "withdraw_form": forms.withdraw_form(),
@@ -416,6 +451,13 @@ def item_correct(request, item_id):
         "table": forms.table_as_text(v.table),
     }
     form = forms.CorrectionForm(request.POST or None, initial=initial)
+    context = {"form": form, "item": item, "preview_verb": "发布"}
+    if "preview" in request.POST and form.is_valid():
+        try:
+            context["preview"] = services.item_preview(**form.cleaned_data)
+        except ServiceError as exc:
+            form_add_error(form, exc)
+        return render(request, "publishing/staff/item_correct.html", context)
     if request.method == "POST" and form.is_valid():
         try:
             version = services.item_correct(actor=request.user, item=item, **form.cleaned_data)
@@ -426,7 +468,7 @@ def item_correct(request, item_id):
                 request, f"更正已发布（第{version.number}版），原版本保留在版本记录中。"
             )
             return redirect("publishing:staff-item-detail", item_id=item.pk)
-    return render(request, "publishing/staff/item_correct.html", {"form": form, "item": item})
+    return render(request, "publishing/staff/item_correct.html", context)
 
 
 @staff_required("publishing.draft")
@@ -551,9 +593,9 @@ def _press_args(item) -> dict:
             f"或拨打监督电话{settings.SUNSHINE_HOTLINE}。"
         )
     when = timezone.localtime(item.published_at or timezone.now()).date()
-    return {
-        "title": v.title,
-        "body": "\n".join(p for p in parts if p),
+    return {  # masked again here: press copy is public output, whatever the stored text holds
+        "title": identifiers.mask_text(v.title)[0],
+        "body": identifiers.mask_text("\n".join(p for p in parts if p))[0],
         "column": PRESS_COLUMN,
         "date": when,
         "source": item.place.display_name,
