@@ -262,9 +262,12 @@ SUNSHINE_SMS_CALLBACK_TOKEN = env("SUNSHINE_SMS_CALLBACK_TOKEN", "local")
 ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID")
 ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET")
 ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
-# SendBatchSms carries no OutId: off by default, so a resend after a crash is recognised.
+# SendBatchSms carries one OutId per call, not per message: off by default, so that every
+# message's receipts name it and a resend after a crash is recognised.
 ALIYUN_SMS_USE_BATCH = env_bool("ALIYUN_SMS_USE_BATCH", False)
 ALIYUN_SMS_CONCURRENCY = env_int("ALIYUN_SMS_CONCURRENCY", 4)
+# Request signing: v3 (ACS3-HMAC-SHA256, Alibaba's recommendation) or v2 (HMAC-SHA1).
+ALIYUN_SMS_SIGNATURE_VERSION = env("ALIYUN_SMS_SIGNATURE_VERSION", "v3").strip().lower()
 
 # 好孕好运 follow-ups (DOMAIN: the windows are unconfirmed, so they are settings): days after
 # the risk assessment to ask whether the woman is pregnant, and days after the expected
