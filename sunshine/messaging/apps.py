@@ -8,5 +8,6 @@ class MessagingConfig(AppConfig):
     def ready(self):
         from sunshine.messaging import (
             campaigns,  # noqa: F401 - registers the reschedule job
+            checks,  # noqa: F401 - system checks
             tasks,  # noqa: F401 - periodic dispatch
         )

@@ -12,7 +12,16 @@ BACKENDS = {
 }
 
 
-def get_gateway() -> Gateway:
+def backend_path() -> str:
     name = settings.SUNSHINE_SMS_BACKEND
-    path = BACKENDS.get(name, name)
-    return import_string(path)()
+    return BACKENDS.get(name, name)
+
+
+def uses_provider() -> bool:
+    """True when messages go to a real provider (Alibaba Cloud), whose pushes reach the
+    callback addresses from the internet."""
+    return backend_path() == BACKENDS["aliyun"]
+
+
+def get_gateway() -> Gateway:
+    return import_string(backend_path())()
