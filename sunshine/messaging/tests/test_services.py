@@ -537,6 +537,23 @@ class TestCallbackViews:
         resp = self.post(client, "receipts", token, [early])
         assert resp.status_code == 503 and resp.json()["code"] != 0
 
+    def test_the_token_is_not_copied_into_the_audit_log(self, client, token):
+        from sunshine.core import audit
+        from sunshine.core.models import AuditEntry
+
+        def handler(reply, digit):  # what a module's answer handler does: audit its change
+            audit.record(actor=None, action="test.answer", obj=reply)
+            return True
+
+        services.register_reply_handler("answer", handler)
+        try:
+            body = [{"phone_number": "13800001234", "content": "1", "sequence_id": 4}]
+            assert self.post(client, "replies", token, body).status_code == 200
+        finally:
+            services.REPLY_HANDLERS["answer"].remove(handler)
+        entry = AuditEntry.objects.get(action="test.answer")
+        assert token not in entry.path and entry.path == "/sms/replies/<token>/"
+
     def test_with_the_aliyun_backend_a_weak_token_opens_nothing(self, client, settings):
         settings.SUNSHINE_SMS_BACKEND = "aliyun"
         settings.SUNSHINE_SMS_CALLBACK_TOKEN = "local"

@@ -6,15 +6,18 @@ logged and skipped, and the rest is applied and acknowledged — a 500 would mak
 resend the whole push and then drop it. Receipts that arrive before their message is
 recorded as sent are answered 503, and the provider pushes them again."""
 
+import dataclasses
 import hmac
 import json
 import logging
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from sunshine.core import context
 from sunshine.messaging import rules, services
 from sunshine.messaging.backends import uses_provider
 
@@ -44,13 +47,28 @@ def _payload(request, token: str) -> list | None:
     return data if isinstance(data, list) else [data] if isinstance(data, dict) else None
 
 
+@contextmanager
+def _token_hidden(request, token: str):
+    """What the push causes (an objection filed, an appointment confirmed) is audited with the
+    request's path: the secret must not be copied into the audit log."""
+    info = context.current()
+    reset = context.set_current(
+        dataclasses.replace(info, path=request.path.replace(token, "<token>"))
+    )
+    try:
+        yield
+    finally:
+        context.reset(reset)
+
+
 @csrf_exempt
 @require_POST
 def receipts(request, token):
     data = _payload(request, token)
     if data is None:
         return JsonResponse(NOT_JSON, status=400)
-    outcome = services.receipts_record(data)
+    with _token_hidden(request, token):
+        outcome = services.receipts_record(data)
     if outcome.early:
         return JsonResponse(AGAIN, status=503, headers={"Retry-After": "5"})
     return JsonResponse(OK)
@@ -62,5 +80,6 @@ def replies(request, token):
     data = _payload(request, token)
     if data is None:
         return JsonResponse(NOT_JSON, status=400)
-    services.replies_receive(data)
+    with _token_hidden(request, token):
+        services.replies_receive(data)
     return JsonResponse(OK)
