@@ -26,7 +26,6 @@ class Command(BaseCommand):
         from urllib.parse import urlparse
 
         sim = urlparse(settings.SUNSHINE_SMS_SIMULATOR_URL)
-        base, token = f"http://{host}:{port}", settings.SUNSHINE_SMS_CALLBACK_TOKEN
         return subprocess.Popen(
             [
                 python,
@@ -36,10 +35,9 @@ class Command(BaseCommand):
                 sim.hostname or "127.0.0.1",
                 "--port",
                 str(sim.port or 8025),
-                "--receipts-url",
-                f"{base}/sms/receipts/{token}/",
-                "--replies-url",
-                f"{base}/sms/replies/{token}/",
+                # it reads the callback secret from the settings: not on a command line
+                "--platform",
+                f"http://{host}:{port}",
             ],
             cwd=settings.BASE_DIR,
         )
@@ -60,6 +58,8 @@ class Command(BaseCommand):
                     str(web_workers),
                     "--access-logfile",
                     "-",
+                    "--logger-class",  # the SMS callback secret stays out of the log
+                    "sunshine.messaging.accesslog.TokenMaskingLogger",
                     "--graceful-timeout",
                     "5",
                 ],
