@@ -31,15 +31,29 @@ VAR_DIR = Path(env("SUNSHINE_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+def _generated(variable: str, filename: str, nbytes: int) -> str:
+    """A secret from the environment, else one generated once and kept in var/. Processes
+    starting together agree on one: the file appears whole (a link to a written temporary
+    file), and only the first link succeeds."""
+    if env(variable):
+        return env(variable)
+    path = VAR_DIR / filename
+    if not path.exists():
+        tmp = VAR_DIR / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp.write_text(secrets.token_urlsafe(nbytes))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept in var/."""
-    if env("SECRET_KEY"):
-        return env("SECRET_KEY")
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return _generated("SECRET_KEY", "secret_key", 50)
 
 
 def database_from_url(url: str) -> dict:
@@ -266,14 +280,19 @@ SUNSHINE_SMS_BATCH = env_int("SUNSHINE_SMS_BATCH", 100)
 # A campaign message joins the send queue (the claim index) this many hours before it is due.
 SUNSHINE_SMS_READY_HOURS = env_int("SUNSHINE_SMS_READY_HOURS", 48)
 SUNSHINE_SMS_HTTP_TIMEOUT = env_int("SUNSHINE_SMS_HTTP_TIMEOUT", 10)
-# Receipts and replies are pushed to /sms/receipts/<token>/ and /sms/replies/<token>/.
-SUNSHINE_SMS_CALLBACK_TOKEN = env("SUNSHINE_SMS_CALLBACK_TOKEN", "local")
+# Receipts and replies are pushed to /sms/receipts/<token>/ and /sms/replies/<token>/: the
+# token is the only thing that tells the provider's pushes from anyone's, so it is a secret,
+# generated once into var/ unless set (a weak one is refused with the aliyun backend).
+SUNSHINE_SMS_CALLBACK_TOKEN = _generated("SUNSHINE_SMS_CALLBACK_TOKEN", "sms_callback_token", 32)
 ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID")
 ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET")
 ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
-# SendBatchSms carries no OutId: off by default, so a resend after a crash is recognised.
+# SendBatchSms carries one OutId per call, not per message: off by default, so that every
+# message's receipts name it and a resend after a crash is recognised.
 ALIYUN_SMS_USE_BATCH = env_bool("ALIYUN_SMS_USE_BATCH", False)
 ALIYUN_SMS_CONCURRENCY = env_int("ALIYUN_SMS_CONCURRENCY", 4)
+# Request signing: v3 (ACS3-HMAC-SHA256, Alibaba's recommendation) or v2 (HMAC-SHA1).
+ALIYUN_SMS_SIGNATURE_VERSION = env("ALIYUN_SMS_SIGNATURE_VERSION", "v3").strip().lower()
 
 # 好孕好运 follow-ups (DOMAIN: the windows are unconfirmed, so they are settings): days after
 # the risk assessment to ask whether the woman is pregnant, and days after the expected

@@ -3,6 +3,7 @@ quiet hours, templates, opt-out words, retry backoff, late enrolment."""
 
 import datetime as dt
 import functools
+import itertools
 import os
 import re
 import string
@@ -178,3 +179,34 @@ def late_enrolment_plan(
     if not past:
         return [], None
     return [i for _, i in past[:-1]], past[-1][1]
+
+
+CALLBACK_TOKEN_MIN_LENGTH = 32
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def callback_token_problem(token: str) -> str:
+    """Why a callback token is too weak to guard the receipt and reply addresses ("" when it
+    is fine). Refused: short ones, characters that do not belong in a URL path, few distinct
+    characters, repeated pieces, and runs such as aaaaaa or abcdef (a random token — secrets.token_urlsafe,
+    or even uuid4().hex — has these with a chance well under one in ten thousand)."""
+    token = token or ""
+    if not token:
+        return "没有设置"
+    if not _TOKEN_CHARS.fullmatch(token):
+        return "只能由字母、数字和 - _ . ~ 组成"
+    if len(token) < CALLBACK_TOKEN_MIN_LENGTH:
+        return f"只有 {len(token)} 位，至少要 {CALLBACK_TOKEN_MIN_LENGTH} 位"
+    if len(set(token)) < 8:
+        return "重复的字符太多，不够随机"
+    trigrams = [token[i : i + 3] for i in range(len(token) - 2)]
+    if len(set(trigrams)) < 0.75 * len(trigrams):
+        return "含有重复的片段，不够随机"
+    run, longest = 1, 1
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(token)]
+    for previous, step in itertools.pairwise(steps):
+        run = run + 1 if step == previous and abs(step) <= 1 else 1
+        longest = max(longest, run)
+    if longest + 1 >= 6:  # six characters or more in a row such as aaaaaa or abcdef
+        return "含有连续或重复的字符，不够随机"
+    return ""

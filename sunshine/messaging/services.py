@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from sunshine.core import audit, sql
 from sunshine.core.errors import ServiceError
+from sunshine.core.masking import mask_mobile
 from sunshine.core.validators import validate_mobile
-from sunshine.messaging import campaigns, rules
+from sunshine.messaging import campaigns, pushes, rules
 from sunshine.messaging.backends import Outgoing, get_gateway
 from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Receipt, Reply, Template
 
@@ -685,40 +686,79 @@ def _fail(
     )
 
 
-def receipts_record(payload: list[dict], *, now: dt.datetime | None = None) -> int:
-    """Alibaba SmsReport pushes (a JSON array). Idempotent: a repeated push changes nothing."""
+@dataclass(slots=True)
+class PushOutcome:
+    """What became of a push's elements."""
+
+    applied: int = 0  # recorded now (receipts: applied to their message)
+    skipped: int = 0  # malformed, a repeat, or a receipt for nothing this platform sent
+    early: int = 0  # receipts for messages not yet recorded as sent: the push must come again
+
+
+def _receipt_message(item: pushes.ReceiptItem) -> tuple[Message | None, bool]:
+    """(the message a receipt is for, whether it came too early). A receipt counts only for
+    a message sent with that BizId to that number: by OutId (unique index) when it has one,
+    else (or when the OutId names another send) by number and BizId (the index of sent
+    messages; no index on provider ids, which every send would pay for). A receipt whose
+    OutId names a message to that number that is not yet recorded as sent (the provider can
+    be quicker than the worker's commit) came early."""
+    if item.out_id:
+        m = Message.objects.filter(out_id=item.out_id).select_related("template").first()
+        if m is not None and m.mobile == item.mobile:
+            if m.provider_id == item.biz_id:
+                return m, False
+            if not m.provider_id and m.status in (rules.QUEUED, rules.SENDING):
+                return None, True
+    m = (
+        Message.objects.filter(
+            mobile=item.mobile, sent_at__isnull=False, ready=True, provider_id=item.biz_id
+        )
+        .select_related("template")
+        .first()
+    )
+    return m, False
+
+
+def receipts_record(payload: list, *, now: dt.datetime | None = None) -> PushOutcome:
+    """Alibaba SmsReport pushes (a JSON array). Idempotent: a repeated push changes nothing.
+    A malformed element, or a receipt for no message sent with that BizId to that number, is
+    logged and skipped (and stored nowhere: a forged receipt cannot make the real one look
+    like a repeat); the rest of the push is applied."""
     now = now or timezone.now()
-    n = 0
-    for r in payload:
-        provider_id, phone = str(r.get("biz_id", ""))[:60], str(r.get("phone_number", ""))[:11]
-        if not provider_id or not phone:
+    outcome = PushOutcome()
+    for raw in payload:
+        try:
+            item = pushes.receipt(raw)
+        except pushes.Malformed as exc:
+            log.warning("SMS receipt skipped, %s: %.200r", exc, raw)
+            outcome.skipped += 1
             continue
         with transaction.atomic():
+            m, early = _receipt_message(item)
+            if early:
+                outcome.early += 1
+                continue
+            if m is None:
+                log.warning(
+                    "SMS receipt skipped, no message sent with BizId %s to %s",
+                    item.biz_id,
+                    mask_mobile(item.mobile),
+                )
+                outcome.skipped += 1
+                continue
             receipt, created = Receipt.objects.get_or_create(
-                provider_id=provider_id,
-                mobile=phone,
+                provider_id=item.biz_id,
+                mobile=item.mobile,
                 defaults={
-                    "out_id": str(r.get("out_id", ""))[:40],
-                    "success": bool(r.get("success")),
-                    "code": str(r.get("err_code", ""))[:40],
-                    "detail": str(r.get("err_msg", ""))[:200],
-                    "parts": int(r.get("sms_size") or 1),
+                    "out_id": m.out_id,
+                    "success": item.success,
+                    "code": item.code,
+                    "detail": item.detail,
+                    "parts": item.parts,
                 },
             )
             if not created:
-                continue
-            # By OutId (unique index); a receipt without one by number (the index of sent
-            # messages), then provider id: no index on provider ids, which every send would
-            # pay for.
-            qs = (
-                Message.objects.filter(out_id=receipt.out_id)
-                if receipt.out_id
-                else Message.objects.filter(
-                    mobile=phone, sent_at__isnull=False, ready=True, provider_id=provider_id
-                )
-            )
-            m = qs.select_related("template").first()
-            if m is None:
+                outcome.skipped += 1
                 continue
             if receipt.success:
                 Message.objects.filter(pk=m.pk).update(
@@ -732,8 +772,8 @@ def receipts_record(payload: list[dict], *, now: dt.datetime | None = None) -> i
                 # Billing follows delivery: a failed delivery costs nothing.
                 Message.objects.filter(pk=m.pk).update(cost=0)
                 _fail(m, f"未送达：{receipt.code} {receipt.detail}".strip(), now)
-            n += 1
-    return n
+            outcome.applied += 1
+    return outcome
 
 
 def _last_place(mobile: str) -> str:
@@ -750,38 +790,42 @@ def _last_place(mobile: str) -> str:
     )
 
 
-def replies_receive(payload: list[dict]) -> int:
+def replies_receive(payload: list) -> int:
     """Alibaba SmsUp pushes (a JSON array), idempotent by sequence_id; each reply is matched to
-    a person and routed: opt-out, opt-in, a numbered answer, or the consultation inbox."""
+    a person and routed: opt-out, opt-in, a numbered answer, or the consultation inbox. A
+    malformed element is logged and skipped; the rest of the push is applied. Returns how
+    many replies were recorded."""
     from sunshine.people.models import Resident
 
     n = 0
-    for r in payload:
-        seq = str(r.get("sequence_id", ""))[:60]
-        phone = str(r.get("phone_number", ""))[:11]
-        content = str(r.get("content", ""))[:500]
-        if not seq or not phone:
+    for raw in payload:
+        try:
+            item = pushes.reply(raw)
+        except pushes.Malformed as exc:
+            log.warning("SMS reply skipped, %s: %.200r", exc, raw)
             continue
+        phone, content = item.mobile, item.content
         with transaction.atomic():
-            if Reply.objects.filter(sequence_id=seq).exists():
+            if Reply.objects.filter(sequence_id=item.sequence_id).exists():
                 continue
             resident = Resident.objects.filter(mobile=phone).order_by("-updated_at").first()
             intent, text = rules.reply_intent(content)
             reply = Reply(
                 mobile=phone,
                 content=content,
-                sequence_id=seq,
+                sequence_id=item.sequence_id,
+                sent_at=item.sent_at,
                 resident=resident,
                 place_path=resident.place_path if resident else _last_place(phone),
                 route="inbox",
             )
             if intent == "optout":
                 OptOut.objects.update_or_create(
-                    mobile=phone, defaults={"is_active": True, "word": text}
+                    mobile=phone, defaults={"is_active": True, "word": text[:20]}
                 )
                 reply.route, reply.handled = "optout", True
             elif intent == "optin":
-                OptOut.objects.filter(mobile=phone).update(is_active=False, word=text)
+                OptOut.objects.filter(mobile=phone).update(is_active=False, word=text[:20])
                 reply.route, reply.handled = "optin", True
             elif intent in ("answer", "objection"):
                 reply.route = intent

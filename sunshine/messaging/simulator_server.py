@@ -19,7 +19,8 @@ HTTP API
 
 Behaviour
   - Every message is counted by out_id (a resend is a duplicate) and, when accepted, gets a
-    BizId like Alibaba's ("123456789012345678^0"). Like Alibaba, it does not de-duplicate.
+    random BizId like Alibaba's ("123456789012345678^0"). Like Alibaba, it does not
+    de-duplicate. Replies get random sequence ids.
   - A number that is not a mainland mobile is refused (isv.MOBILE_NUMBER_ILLEGAL); a missing
     signature is refused (isv.SMS_SIGNATURE_ILLEGAL); more than 500 characters is refused
     (isv.PARAM_LENGTH_LIMIT). Of the rest, a --fail-rate share fails: half at once
@@ -42,6 +43,7 @@ import json
 import math
 import random
 import re
+import secrets
 import socket
 import threading
 import time
@@ -138,10 +140,17 @@ class State:
     def __init__(self, options: Options):
         self.options = options
         self.lock = threading.Lock()
-        prefix = int(time.time() * 1000) % 10**10
-        self._biz = (f"{prefix:010d}{n:08d}^0" for n in itertools.count(1))
-        self._sequence = itertools.count(int(time.time()) * 10**6)
         self.reset()
+
+    @staticmethod
+    def new_biz_id() -> str:
+        """18 random digits and ^0, like Alibaba's. Random, not counted: a sequential BizId
+        lets anyone who can reach the receipt address guess the next ones."""
+        return f"{secrets.randbelow(9 * 10**17) + 10**17}^0"
+
+    @staticmethod
+    def new_sequence_id() -> int:
+        return secrets.randbelow(9 * 10**15) + 10**15
 
     def reset(self):
         self.rng = random.Random(self.options.seed)
@@ -377,7 +386,7 @@ class SimulatorServer(ThreadingHTTPServer):
                     state.rejected += 1
                     results.append({"out_id": out_id, "biz_id": "", "ok": False, "error": error})
                     continue
-                biz_id = next(state._biz)
+                biz_id = state.new_biz_id()
                 results.append({"out_id": out_id, "biz_id": biz_id, "ok": True, "error": ""})
                 if undelivered:
                     state.undelivered += 1
@@ -416,7 +425,7 @@ class SimulatorServer(ThreadingHTTPServer):
             raise BadRequest("模拟器没有设置 --replies-url，上行短信无处推送。")
         state = self.state
         with state.lock:
-            sequence_id = next(state._sequence)
+            sequence_id = state.new_sequence_id()
             sign_name = str(data.get("sign_name") or state.last_signature)
             state.replies.append(
                 {"time": _now_text()[11:], "phone": phone, "content": content, "id": sequence_id}

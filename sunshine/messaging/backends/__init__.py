@@ -12,7 +12,24 @@ BACKENDS = {
 }
 
 
-def get_gateway() -> Gateway:
+def backend_path() -> str:
     name = settings.SUNSHINE_SMS_BACKEND
-    path = BACKENDS.get(name, name)
-    return import_string(path)()
+    return BACKENDS.get(name, name)
+
+
+def uses_provider() -> bool:
+    """True when messages go to a real provider (Alibaba Cloud), whose pushes reach the
+    callback addresses from the internet."""
+    return backend_path() == BACKENDS["aliyun"]
+
+
+def callback_urls(base: str) -> tuple[str, str]:
+    """This platform's receipt and reply addresses under `base` (e.g. http://127.0.0.1:8000),
+    with the secret token: what a provider, or the simulator, is told to push to."""
+    token = settings.SUNSHINE_SMS_CALLBACK_TOKEN
+    base = base.rstrip("/")
+    return f"{base}/sms/receipts/{token}/", f"{base}/sms/replies/{token}/"
+
+
+def get_gateway() -> Gateway:
+    return import_string(backend_path())()

@@ -2,22 +2,34 @@
 
 Sending: every message goes out as its own **SendSms** call carrying ``OutId = out_id``, on up
 to ALIYUN_SMS_CONCURRENCY keep-alive connections in parallel (the API allows 5000 calls a
-second). Reason: SendBatchSms has no OutId. Its receipts carry only ``biz_id`` (one per call)
-and ``phone_number``, and after a timeout the platform never learns that BizId, so it cannot
+second). Reason: SendBatchSms carries one OutId per call, not one per message, so it cannot
+name the message a receipt is for. Its receipts carry the call's ``biz_id`` and the
+``phone_number``, and after a timeout the platform never learns that BizId, so it cannot
 recognise the receipts of a resend — and SPEC §7 rests crash recovery on OutId.
 
 SendBatchSms is available as an option (``ALIYUN_SMS_USE_BATCH = True``): messages of a
 batch with the same TemplateCode and distinct numbers go out in one call (≤ 100 numbers,
 parallel JSON arrays PhoneNumberJson / SignNameJson / TemplateParamJson). Every message of the
-call gets the call's BizId as ``provider_id``; its receipts have an empty ``out_id`` and must
-be matched on ``biz_id + phone_number``. If such a call is refused for a reason that is not
+call gets the call's BizId as ``provider_id``; the call is sent without an OutId (one for the
+call would name one of its messages for all), so its receipts have an empty ``out_id`` and are
+matched on ``biz_id + phone_number``. If such a call is refused for a reason that is not
 transient (one illegal number refuses the whole call), the group is resent message by
 message with SendSms so that only the bad message fails.
 
-Signing (RPC, SignatureVersion 1.0): the parameters, percent-encoded per POP (RFC 3986: only
-A–Z a–z 0–9 - _ . ~ stay; space → %20, * → %2A, ~ kept), sorted by name and joined as
-``k=v&k=v``; StringToSign = METHOD & percentEncode("/") & percentEncode(that query);
-Signature = base64(HMAC-SHA1(AccessKeySecret + "&", StringToSign)).
+Signing, V3 (ACS3-HMAC-SHA256, Alibaba's recommendation and the default;
+``ALIYUN_SMS_SIGNATURE_VERSION=v3``), as the official SDK does it: the action's parameters
+go in the query string, SendBatchSms's JSON arrays in a form body. CanonicalRequest = METHOD
+\n path \n canonical query (sorted, RFC 3986-encoded) \n canonical headers (every signed
+header, lower-cased name ``:`` trimmed value, sorted, one a line) \n signed header names
+joined by ``;`` \n hex SHA-256 of the body; StringToSign = "ACS3-HMAC-SHA256" \n hex
+SHA-256 of CanonicalRequest; Signature = hex HMAC-SHA256(AccessKeySecret, StringToSign), sent
+as ``Authorization: ACS3-HMAC-SHA256 Credential=<AccessKeyId>,SignedHeaders=…,Signature=…``.
+The tests reproduce requests signed by the official SDK (tests/aliyun_sdk_vectors.json).
+
+Signing, V2 (RPC, SignatureVersion 1.0; ``ALIYUN_SMS_SIGNATURE_VERSION=v2``): the parameters,
+percent-encoded per POP (RFC 3986: only A–Z a–z 0–9 - _ . ~ stay; space → %20, * → %2A, ~
+kept), sorted by name and joined as ``k=v&k=v``; StringToSign = METHOD & percentEncode("/") &
+percentEncode(that query); Signature = base64(HMAC-SHA1(AccessKeySecret + "&", StringToSign)).
 """
 
 import base64
@@ -28,7 +40,7 @@ import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -38,6 +50,15 @@ from sunshine.messaging.backends.http import GatewayUnavailable, client_for
 
 API_VERSION = "2017-05-25"
 REGION = "cn-hangzhou"
+SIGNATURE_VERSIONS = ("v3", "v2")
+V3_ALGORITHM = "ACS3-HMAC-SHA256"
+USER_AGENT = "Sunshine-SMS/1.0"
+# Parameters that the official SDK sends in a form body rather than the query string.
+BODY_PARAMS = {
+    "SendBatchSms": frozenset(
+        {"PhoneNumberJson", "SignNameJson", "TemplateParamJson", "SmsUpExtendCodeJson"}
+    )
+}
 
 # Codes worth retrying later. Account-level refusals (balance, suspended account, wrong key,
 # RAM permission) are here too: an operator fixes the account, and meanwhile the messages must
@@ -104,7 +125,6 @@ def sign(method: str, params: dict, secret: str) -> str:
 
 
 def common_params(access_key_id: str, action: str, *, nonce=None, timestamp=None) -> dict:
-    when = timestamp or dt.datetime.now(dt.UTC)
     return {
         "AccessKeyId": access_key_id,
         "Action": action,
@@ -113,7 +133,7 @@ def common_params(access_key_id: str, action: str, *, nonce=None, timestamp=None
         "SignatureMethod": "HMAC-SHA1",
         "SignatureNonce": nonce or str(uuid.uuid4()),
         "SignatureVersion": "1.0",
-        "Timestamp": when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Timestamp": utc_stamp(timestamp),
         "Version": API_VERSION,
     }
 
@@ -125,6 +145,84 @@ def signed_params(
     out = {**common_params(key_id, action, **common), **params}
     out["Signature"] = sign(method, out, secret)
     return out
+
+
+def utc_stamp(when: dt.datetime | None = None) -> str:
+    return (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- V3 (ACS3-HMAC-SHA256) ----------------------------------------------------------------
+def v3_canonical_headers(headers: dict) -> tuple[str, str]:
+    """(canonical headers, signed header names) over every header given."""
+    values: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        if value is not None:
+            values.setdefault(name.lower(), []).append(str(value).strip())
+    names = sorted(values)
+    text = "".join(f"{n}:{','.join(sorted(values[n]))}\n" for n in names)
+    return text, ";".join(names)
+
+
+def v3_authorization(
+    method: str, path: str, query: dict, headers: dict, payload_hash: str, key_id: str, secret: str
+) -> str:
+    """The Authorization header of a request whose `headers` are all signed (Authorization
+    itself not among them)."""
+    canonical_headers, signed = v3_canonical_headers(headers)
+    canonical_request = "\n".join(
+        (
+            method.upper(),
+            path or "/",
+            canonical_query(query),
+            canonical_headers,
+            signed,
+            payload_hash,
+        )
+    )
+    digest = hashlib.sha256(canonical_request.encode()).hexdigest()
+    signature = hmac.new(
+        secret.encode(), f"{V3_ALGORITHM}\n{digest}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"{V3_ALGORITHM} Credential={key_id},SignedHeaders={signed},Signature={signature}"
+
+
+def v3_request(
+    action: str,
+    params: dict,
+    key_id: str,
+    secret: str,
+    *,
+    host: str,
+    nonce: str | None = None,
+    timestamp: dt.datetime | str | None = None,
+    user_agent: str = USER_AGENT,
+    extra_headers: dict | None = None,
+) -> tuple[str, bytes, dict]:
+    """One signed RPC call as the official SDK sends it: (path with query, body, headers).
+    The action's parameters go in the query string, except those the SDK puts in a form body
+    (SendBatchSms's JSON arrays)."""
+    in_body = BODY_PARAMS.get(action, frozenset())
+    query = {k: str(v) for k, v in params.items() if k not in in_body and v is not None}
+    form = {k: str(v) for k, v in params.items() if k in in_body and v is not None}
+    body = urlencode(sorted(form.items())).encode() if form else b""
+    stamp = timestamp if isinstance(timestamp, str) else utc_stamp(timestamp)
+    headers = {
+        "host": host,
+        "x-acs-version": API_VERSION,
+        "x-acs-action": action,
+        "user-agent": user_agent,
+        "x-acs-date": stamp,
+        "x-acs-signature-nonce": nonce or str(uuid.uuid4()),
+        "accept": "application/json",
+        **({"content-type": "application/x-www-form-urlencoded"} if form else {}),
+        "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
+        **(extra_headers or {}),
+    }
+    headers["Authorization"] = v3_authorization(
+        "POST", "/", query, headers, headers["x-acs-content-sha256"], key_id, secret
+    )
+    path = "/?" + canonical_query(query) if query else "/"
+    return path, body, headers
 
 
 def _json(value) -> str:
@@ -159,6 +257,7 @@ class AliyunGateway(Gateway):
         timeout=None,
         use_batch=None,
         concurrency=None,
+        signature_version=None,
     ):
         self.key_id = key_id or settings.ALIYUN_SMS_ACCESS_KEY_ID
         self.secret = secret or settings.ALIYUN_SMS_ACCESS_KEY_SECRET
@@ -173,21 +272,31 @@ class AliyunGateway(Gateway):
             use_batch if use_batch is not None else getattr(settings, "ALIYUN_SMS_USE_BATCH", False)
         )
         self.concurrency = concurrency or getattr(settings, "ALIYUN_SMS_CONCURRENCY", 4)
+        self.signature_version = (
+            signature_version or getattr(settings, "ALIYUN_SMS_SIGNATURE_VERSION", "v3")
+        ).lower()
+        if self.signature_version not in SIGNATURE_VERSIONS:
+            raise ImproperlyConfigured(
+                f"ALIYUN_SMS_SIGNATURE_VERSION 只能是 v3 或 v2，现在是“{self.signature_version}”。"
+            )
         self.client = client_for(self.endpoint, self.timeout)
+        self.host = urlsplit(self.endpoint).netloc
 
     # -- one call ------------------------------------------------------------------------
     def call(self, action: str, params: dict) -> tuple[str, dict]:
         """POST one signed call; return (Code, response body). Raises GatewayUnavailable."""
-        body = urlencode(signed_params(action, params, self.key_id, self.secret)).encode()
-        status, raw = self.client.request(
-            "POST",
-            "/",
-            body=body,
-            headers={
+        if self.signature_version == "v3":
+            path, body, headers = v3_request(
+                action, params, self.key_id, self.secret, host=self.host
+            )
+        else:
+            path = "/"
+            body = urlencode(signed_params(action, params, self.key_id, self.secret)).encode()
+            headers = {
                 "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
                 "Accept": "application/json",
-            },
-        )
+            }
+        status, raw = self.client.request("POST", path, body=body, headers=headers)
         try:
             data = json.loads(raw.decode("utf-8"))
             code = str(data.get("Code") or "")

@@ -1,4 +1,6 @@
 import datetime as dt
+import random
+import string
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -145,3 +147,30 @@ class TestTemplateParameterNames:
     def test_positional_or_numeric_parameters_are_refused_at_save_time(self, body):
         with pytest.raises(ValueError, match="写法不对"):
             rules.template_params(body)
+
+
+class TestCallbackToken:
+    @pytest.mark.parametrize(
+        "token",
+        [
+            "",
+            "local",
+            "x" * 31 + "Z",  # few distinct characters
+            "short-but-random-9f3K",
+            "abcdefghijklmnopqrstuvwxyz0123456789",  # a run
+            "changeme-changeme-changeme-changeme",  # a repeated piece
+            "Qm9kZSBpcyBub3QgYSBzZWNyZXQgYnV0/IHRoaXMgaXM",  # "/" does not fit a URL path
+            "令牌令牌令牌令牌令牌令牌令牌令牌令牌令牌令牌令牌令牌令牌令牌令牌",
+        ],
+    )
+    def test_weak_tokens_are_named(self, token):
+        assert rules.callback_token_problem(token)
+
+    def test_random_tokens_pass(self):
+        rng = random.Random(15)  # fixed: the test must not depend on luck
+        urlsafe = string.ascii_letters + string.digits + "-_"
+        for _ in range(500):
+            assert rules.callback_token_problem("".join(rng.choices(urlsafe, k=43))) == ""
+            assert (
+                rules.callback_token_problem("".join(rng.choices("0123456789abcdef", k=32))) == ""
+            )

@@ -8,7 +8,7 @@ import pytest
 
 from sunshine.core.errors import ServiceError
 from sunshine.messaging import rules, selectors, services
-from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Reply
+from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Receipt, Reply
 from sunshine.messaging.testing import RecordingGateway
 
 pytestmark = pytest.mark.django_db
@@ -245,8 +245,8 @@ class TestReceipts:
         m = enqueue()
         services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
         m.refresh_from_db()
-        assert services.receipts_record([self._receipt(m)]) == 1
-        assert services.receipts_record([self._receipt(m)]) == 0
+        assert services.receipts_record([self._receipt(m)]).applied == 1
+        assert services.receipts_record([self._receipt(m)]).applied == 0
         m.refresh_from_db()
         assert m.status == rules.DELIVERED and m.history.filter(event="delivered").count() == 1
 
@@ -259,6 +259,103 @@ class TestReceipts:
         assert (
             m.status == rules.FAILED and m.cost == 0 and CallTask.objects.filter(message=m).exists()
         )
+
+    def _sent(self, mobile="13800001234"):
+        m = enqueue(mobile=mobile)
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
+        m.refresh_from_db()
+        assert m.provider_id and m.status == rules.SENT
+        return m
+
+    def test_a_receipt_for_the_bizid_but_another_number_is_ignored(self):
+        m = self._sent()
+        forged = {**self._receipt(m, success=False), "phone_number": "13900009999", "out_id": ""}
+        assert services.receipts_record([forged]).applied == 0
+        m.refresh_from_db()
+        assert m.status == rules.SENT and not Receipt.objects.exists()
+
+    def test_a_receipt_naming_the_out_id_with_another_number_or_bizid_is_ignored(self):
+        m = self._sent()
+        other_number = {**self._receipt(m, success=False), "phone_number": "13900009999"}
+        other_biz = {**self._receipt(m, success=False), "biz_id": "999999999999999999^0"}
+        outcome = services.receipts_record([other_number, other_biz])
+        assert (outcome.applied, outcome.skipped) == (0, 2)
+        m.refresh_from_db()
+        assert m.status == rules.SENT and not CallTask.objects.exists()
+
+    def test_a_forged_receipt_planted_before_the_send_does_not_block_the_real_one(self):
+        m = enqueue()
+        # The attacker guesses the BizId the message will get and plants a failure for it.
+        planted = {
+            "phone_number": m.mobile,
+            "success": False,
+            "err_code": "MOBILE_NOT_ON_SERVICE",
+            "biz_id": "biz-1",
+            "out_id": "",
+        }
+        assert services.receipts_record([planted]).applied == 0
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
+        m.refresh_from_db()
+        assert m.provider_id == "biz-1"
+        assert services.receipts_record([self._receipt(m)]).applied == 1
+        m.refresh_from_db()
+        assert m.status == rules.DELIVERED
+
+    def test_a_receipt_before_its_send_is_recorded_comes_again_and_then_counts(self):
+        m = enqueue()
+        early = {**self._receipt(m), "biz_id": "biz-1"}
+        outcome = services.receipts_record([early])
+        assert (outcome.applied, outcome.early) == (0, 1) and not Receipt.objects.exists()
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
+        assert services.receipts_record([early]).applied == 1
+        m.refresh_from_db()
+        assert m.status == rules.DELIVERED
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            5,
+            "receipt",
+            None,
+            ["13800001234"],
+            {"sms_size": "abc"},
+            {"sms_size": "1e400"},
+            {"sms_size": float("inf")},
+            {"sms_size": float("nan")},
+            {"sms_size": 10**30},
+            {"sms_size": -1},
+            {"sms_size": True},
+            {"biz_id": None},
+            {"biz_id": {"a": 1}},
+            {"biz_id": "x\x00y"},
+            {"phone_number": None},
+            {"phone_number": "138000012345"},
+            {"phone_number": 13800001234},
+            {"success": "yes"},
+            {"success": None},
+            {"report_time": "yesterday"},
+            {"send_time": "2026-13-45 25:61:00"},
+            {"report_time": 20261128},
+            {"out_id": ["a"]},
+            {"err_msg": {"x": 1}},
+        ],
+    )
+    def test_a_malformed_element_is_skipped_and_the_rest_applied(self, bad):
+        m = self._sent()
+        good = self._receipt(m)
+        element = {**good, **bad} if isinstance(bad, dict) else bad
+        if isinstance(bad, dict) and bad.get("biz_id", "") is None:
+            element.pop("biz_id")
+        outcome = services.receipts_record([element, good])
+        assert (outcome.applied, outcome.skipped) == (1, 1)
+        m.refresh_from_db()
+        assert m.status == rules.DELIVERED
+
+    def test_the_billed_parts_come_from_the_receipt(self):
+        m = self._sent()
+        services.receipts_record([{**self._receipt(m), "sms_size": 3}])
+        m.refresh_from_db()
+        assert (m.segments, m.cost) == (3, Decimal("0.18"))
 
 
 class TestReplies:
@@ -329,26 +426,140 @@ class TestReplies:
         )
 
 
-class TestCallbackViews:
-    def test_receipt_push_answers_like_the_provider_expects(self, client):
-        resp = client.post(
-            "/sms/receipts/local/", data=json.dumps([]), content_type="application/json"
+class TestRepliesAreWellFormed:
+    GOOD = {"phone_number": "13800001234", "content": "TD", "sequence_id": 1001}
+
+    def test_a_number_longer_than_a_mobile_is_not_cut_down_to_someone_elses(self):
+        # Truncated to 11 digits, 138000012349 would have opted 13800001234 out.
+        services.replies_receive([{**self.GOOD, "phone_number": "138000012349"}])
+        assert not OptOut.objects.exists() and not Reply.objects.exists()
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            7,
+            "TD",
+            [1, 2],
+            {"content": None},
+            {"content": 5},
+            {"content": ["TD"]},
+            {"sequence_id": None},
+            {"sequence_id": True},
+            {"sequence_id": 1.5},
+            {"sequence_id": "a b"},
+            {"sequence_id": "9" * 61},
+            {"phone_number": "+8613800001234"},
+            {"phone_number": ""},
+            {"send_time": "2026/11/28"},
+            {"send_time": 1764300000},
+        ],
+    )
+    def test_a_malformed_reply_is_skipped_and_the_rest_recorded(self, bad):
+        element = {**self.GOOD, **bad} if isinstance(bad, dict) else bad
+        good = {**self.GOOD, "content": "请问检查要空腹吗", "sequence_id": "s-good"}
+        assert services.replies_receive([element, good]) == 1
+        assert list(Reply.objects.values_list("sequence_id", flat=True)) == ["s-good"]
+        assert not OptOut.objects.exists()
+
+    def test_control_characters_are_dropped_from_the_content_and_the_time_is_kept(self):
+        services.replies_receive(
+            [{**self.GOOD, "content": "请问\x00检查\u200b", "send_time": "2026-11-28 09:15:00"}]
         )
+        reply = Reply.objects.get()
+        assert reply.content == "请问检查\u200b"  # NUL (refused by PostgreSQL) is gone
+        assert reply.sent_at == dt.datetime(2026, 11, 28, 9, 15, tzinfo=SH)
+
+
+class TestCallbackViews:
+    @pytest.fixture
+    def token(self, settings):
+        return settings.SUNSHINE_SMS_CALLBACK_TOKEN
+
+    def post(self, client, kind, token, body):
+        data = body if isinstance(body, str) else json.dumps(body)
+        return client.post(f"/sms/{kind}/{token}/", data=data, content_type="application/json")
+
+    def test_receipt_push_answers_like_the_provider_expects(self, client, token):
+        resp = self.post(client, "receipts", token, [])
         assert resp.status_code == 200 and resp.json() == {"code": 0, "msg": "接收成功"}
 
-    def test_a_wrong_token_is_404_and_bad_json_is_400(self, client):
+    def test_the_old_default_token_opens_nothing(self, client):
+        for kind in ("receipts", "replies"):
+            resp = self.post(client, kind, "local", [{"phone_number": "13800001234"}])
+            assert resp.status_code == 404
+        assert not Reply.objects.exists()
+
+    def test_the_token_is_generated_and_strong(self, token):
+        assert token != "local" and rules.callback_token_problem(token) == ""
+
+    def test_a_wrong_token_is_404_and_bad_json_is_400(self, client, token):
+        assert self.post(client, "replies", "nope", []).status_code == 404
+        assert self.post(client, "replies", token[:-1], []).status_code == 404
+        assert self.post(client, "replies", token + "x", []).status_code == 404
+        assert self.post(client, "replies", "令牌" + token, []).status_code == 404
+        assert self.post(client, "replies", token, "{bad").status_code == 400
+        assert self.post(client, "replies", token, "[" * 100_000).status_code == 400
         assert (
-            client.post(
-                "/sms/replies/nope/", data="[]", content_type="application/json"
-            ).status_code
-            == 404
+            self.post(client, "receipts", token, '{"sms_size": 1' + "0" * 5000).status_code == 400
         )
-        assert (
-            client.post(
-                "/sms/replies/local/", data="{bad", content_type="application/json"
-            ).status_code
-            == 400
+        assert self.post(client, "receipts", token, "12").status_code == 400
+
+    def test_a_push_with_malformed_elements_is_applied_and_answered_200(self, client, token):
+        m = enqueue()
+        services.dispatch_batch(worker="w", now=DAY, gateway=RecordingGateway())
+        m.refresh_from_db()
+        good = (
+            f'{{"phone_number": "{m.mobile}", "success": true, "err_code": "DELIVERED", '
+            f'"sms_size": "1", "biz_id": "{m.provider_id}", "out_id": "{m.out_id}"}}'
         )
+        body = (
+            f'[{{"phone_number": "{m.mobile}", "success": true, "sms_size": 1e400, '
+            f'"biz_id": "{m.provider_id}"}}, {{"sms_size": "x"}}, 42, "s", {good}]'
+        )
+        resp = self.post(client, "receipts", token, body)
+        assert resp.status_code == 200 and resp.json()["code"] == 0
+        m.refresh_from_db()
+        assert m.status == rules.DELIVERED
+
+    def test_a_reply_push_with_malformed_elements_is_applied_and_answered_200(self, client, token):
+        body = [
+            {"phone_number": "13800001234", "content": 1e300, "sequence_id": 1},
+            None,
+            {"phone_number": "13800001234", "content": "TD", "sequence_id": 2},
+        ]
+        resp = self.post(client, "replies", token, body)
+        assert resp.status_code == 200 and resp.json()["code"] == 0
+        assert OptOut.objects.get(mobile="13800001234").is_active
+
+    def test_an_early_receipt_is_answered_so_that_the_provider_pushes_it_again(self, client, token):
+        m = enqueue()
+        early = {"phone_number": m.mobile, "success": True, "biz_id": "b1", "out_id": m.out_id}
+        resp = self.post(client, "receipts", token, [early])
+        assert resp.status_code == 503 and resp.json()["code"] != 0
+
+    def test_the_token_is_not_copied_into_the_audit_log(self, client, token):
+        from sunshine.core import audit
+        from sunshine.core.models import AuditEntry
+
+        def handler(reply, digit):  # what a module's answer handler does: audit its change
+            audit.record(actor=None, action="test.answer", obj=reply)
+            return True
+
+        services.register_reply_handler("answer", handler)
+        try:
+            body = [{"phone_number": "13800001234", "content": "1", "sequence_id": 4}]
+            assert self.post(client, "replies", token, body).status_code == 200
+        finally:
+            services.REPLY_HANDLERS["answer"].remove(handler)
+        entry = AuditEntry.objects.get(action="test.answer")
+        assert token not in entry.path and entry.path == "/sms/replies/<token>/"
+
+    def test_with_the_aliyun_backend_a_weak_token_opens_nothing(self, client, settings):
+        settings.SUNSHINE_SMS_BACKEND = "aliyun"
+        settings.SUNSHINE_SMS_CALLBACK_TOKEN = "local"
+        body = [{"phone_number": "13800001234", "content": "TD", "sequence_id": 3}]
+        assert self.post(client, "replies", "local", body).status_code == 404
+        assert not OptOut.objects.exists()
 
 
 # Skipped before any database set-up on SQLite: a transactional test flushes the tables after,

@@ -1,12 +1,15 @@
 """The SMS simulator as a real HTTP server on a free port, pushing to a real local receiver."""
 
 import http.client
+import importlib
+import itertools
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.management.base import CommandError
 
 from sunshine.messaging.simulator_server import sms_size, start_server
 
@@ -125,6 +128,13 @@ class TestSend:
         assert results["m-1"]["ok"] is True
         assert results["m-1"]["error"] == ""
         assert results["m-1"]["biz_id"].endswith("^0")
+
+    def test_biz_ids_are_random_so_the_next_ones_cannot_be_guessed(self, simulator):
+        results = send(simulator(), *(msg(f"z-{i}", phone=f"136{i:08d}") for i in range(30)))
+        numbers = sorted(int(r["biz_id"].removesuffix("^0")) for r in results.values())
+        assert all(len(str(n)) == 18 for n in numbers)
+        gaps = [b - a for a, b in itertools.pairwise(numbers)]
+        assert min(gaps) > 1000, "consecutive BizIds: a forger could plant the next ones"
 
     def test_batch_of_one_hundred_gets_one_result_and_distinct_biz_id_each(self, simulator):
         server = simulator()
@@ -353,6 +363,8 @@ class TestReplies:
             call(server, "POST", "/inject-reply", {"phone": "13812345678", "content": content})
         ids = [i["sequence_id"] for i in receiver.items("/replies")]
         assert len(ids) == 3 == len(set(ids))
+        assert all(isinstance(i, int) for i in ids)
+        assert max(ids) - min(ids) > 1000  # random, not counted
         assert call(server, "GET", "/stats")[1]["replies_sent"] == 3
 
     def test_refused_reply_is_reported_and_pushed_again_later(self, simulator, receiver):
@@ -440,3 +452,22 @@ class TestStatsAndPage:
 
     def test_unknown_path_is_404(self, simulator):
         assert call(simulator(), "GET", "/nope")[0] == 404
+
+
+class TestCommand:
+    def test_platform_option_pushes_to_this_platforms_secret_addresses(self, settings, monkeypatch):
+        from django.core.management import call_command
+
+        command = importlib.import_module("sunshine.messaging.management.commands.sms-simulator")
+        started = {}
+
+        def fake_start(host, port, **options):
+            started.update(options)
+            raise OSError("stop here")
+
+        monkeypatch.setattr(command, "start_server", fake_start)
+        with pytest.raises(CommandError):
+            call_command("sms-simulator", "--port", "0", "--platform", "http://127.0.0.1:8000/")
+        token = settings.SUNSHINE_SMS_CALLBACK_TOKEN
+        assert started["receipts_url"] == f"http://127.0.0.1:8000/sms/receipts/{token}/"
+        assert started["replies_url"] == f"http://127.0.0.1:8000/sms/replies/{token}/"

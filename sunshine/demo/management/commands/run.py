@@ -30,7 +30,6 @@ class Command(BaseCommand):
         from urllib.parse import urlparse
 
         sim = urlparse(settings.SUNSHINE_SMS_SIMULATOR_URL)
-        base, token = f"http://{host}:{port}", settings.SUNSHINE_SMS_CALLBACK_TOKEN
         return [
             python,
             manage,
@@ -39,10 +38,9 @@ class Command(BaseCommand):
             sim.hostname or "127.0.0.1",
             "--port",
             str(sim.port or 8025),
-            "--receipts-url",
-            f"{base}/sms/receipts/{token}/",
-            "--replies-url",
-            f"{base}/sms/replies/{token}/",
+            # it reads the callback secret from the settings: not on a command line
+            "--platform",
+            f"http://{host}:{port}",
         ]
 
     def handle(self, *args, host, port, web_workers, **opts):
@@ -60,6 +58,8 @@ class Command(BaseCommand):
                 str(max(1, web_workers)),
                 "--access-logfile",
                 "-",
+                "--logger-class",  # the SMS callback secret stays out of the log
+                "sunshine.messaging.accesslog.TokenMaskingLogger",
                 "--graceful-timeout",
                 "5",
             ],

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from sunshine.messaging.backends import callback_urls
 from sunshine.messaging.simulator_server import start_server
 
 
@@ -24,6 +25,13 @@ class Command(BaseCommand):
         default = urlsplit(settings.SUNSHINE_SMS_SIMULATOR_URL)
         parser.add_argument("--host", default=default.hostname or "127.0.0.1")
         parser.add_argument("--port", type=int, default=default.port or 8025)
+        parser.add_argument(
+            "--platform",
+            metavar="URL",
+            default="",
+            help="把回执和上行推送到这个地址上的本平台（如 http://127.0.0.1:8000），"
+            "地址中的密钥取自本平台的设置；--receipts-url/--replies-url 可再单独指定",
+        )
         parser.add_argument(
             "--receipts-url",
             default=getattr(settings, "SUNSHINE_SMS_SIMULATOR_RECEIPTS_URL", ""),
@@ -53,6 +61,10 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, receipt_delay, **opts):
         if receipt_delay < 0:
             raise CommandError("--receipt-delay 不能为负数。")
+        if opts["platform"]:
+            receipts, replies = callback_urls(opts["platform"])
+            opts["receipts_url"] = opts["receipts_url"] or receipts
+            opts["replies_url"] = opts["replies_url"] or replies
         try:
             server, _ = start_server(
                 host,
