@@ -94,6 +94,28 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env("SUNSHINE_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()
 ]
 
+
+def trusted_proxies(value: str) -> list[str]:
+    """SUNSHINE_TRUSTED_PROXIES: addresses or networks (CIDR) of the reverse proxies whose
+    X-Forwarded-For is believed. A malformed entry stops the start with a message: a proxy
+    silently not trusted would make every visitor one address."""
+    import ipaddress
+
+    entries = [p.strip() for p in value.split(",") if p.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"SUNSHINE_TRUSTED_PROXIES 中的 {entry!r} 不是IP地址或网段（如 10.0.0.5 或 10.0.0.0/24）"
+            ) from None
+    return entries
+
+
+# Reverse proxies in front of the web server (nginx, a load balancer): only their
+# X-Forwarded-For names the visitor (sunshine.core.middleware.client_ip). Empty: none.
+SUNSHINE_TRUSTED_PROXIES = trusted_proxies(env("SUNSHINE_TRUSTED_PROXIES"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -187,6 +209,8 @@ AXES_VERBOSE = False
 # Login attempts hold usernames and addresses of every county: not in the (scoped) admin.
 # Unlock with `sunshine axes_reset_username NAME`; failures are in the audit log.
 AXES_ENABLE_ADMIN = False
+# The same visitor address as the throttles and the audit log (proxy-aware).
+AXES_CLIENT_IP_CALLABLE = "sunshine.core.middleware.client_ip"
 
 LANGUAGE_CODE = "zh-hans"
 # The interface is Chinese only (STYLE.md); Django's own strings follow LANGUAGE_CODE.
