@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",
     "axes",
+    "captcha",
     "sunshine.core",
     "sunshine.places",
     "sunshine.accounts",
@@ -211,6 +212,27 @@ AXES_VERBOSE = False
 AXES_ENABLE_ADMIN = False
 # The same visitor address as the throttles and the audit log (proxy-aware).
 AXES_CLIENT_IP_CALLABLE = "sunshine.core.middleware.client_ip"
+
+# One protection for every public form (sunshine.core.publicforms, docs/public-forms.md):
+# posts to one form from one address per hour; the posts after which the picture challenge is
+# asked (0: always); submissions naming one mobile number per day.
+SUNSHINE_FORM_POSTS_PER_HOUR = env_int("SUNSHINE_FORM_POSTS_PER_HOUR", 20)
+SUNSHINE_FORM_CAPTCHA_AFTER = env_int("SUNSHINE_FORM_CAPTCHA_AFTER", 3)
+SUNSHINE_FORM_POSTS_PER_MOBILE_PER_DAY = env_int("SUNSHINE_FORM_POSTS_PER_MOBILE_PER_DAY", 5)
+# SMS verification codes (sunshine.messaging.verification): minutes a code is valid, tries per
+# code, codes per mobile and per address per hour.
+SUNSHINE_SMS_CODE_MINUTES = env_int("SUNSHINE_SMS_CODE_MINUTES", 10)
+SUNSHINE_SMS_CODE_TRIES = env_int("SUNSHINE_SMS_CODE_TRIES", 5)
+SUNSHINE_SMS_CODES_PER_MOBILE_PER_HOUR = env_int("SUNSHINE_SMS_CODES_PER_MOBILE_PER_HOUR", 3)
+SUNSHINE_SMS_CODES_PER_ADDRESS_PER_HOUR = env_int("SUNSHINE_SMS_CODES_PER_ADDRESS_PER_HOUR", 10)
+# The picture challenge (django-simple-captcha): a TrueType font Debian ships (fonts-dejavu);
+# when it is missing, the library's own font.
+_CAPTCHA_FONT = env("SUNSHINE_CAPTCHA_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+if Path(_CAPTCHA_FONT).is_file():
+    CAPTCHA_FONT_PATH = _CAPTCHA_FONT
+CAPTCHA_FONT_SIZE = 30
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 10  # minutes a challenge may be answered in
 
 LANGUAGE_CODE = "zh-hans"
 # The interface is Chinese only (STYLE.md); Django's own strings follow LANGUAGE_CODE.
