@@ -10,7 +10,7 @@ import pytest
 from sunshine.core.errors import ServiceError
 from sunshine.core.models import AuditEntry
 from sunshine.messaging import rules, services, verification
-from sunshine.messaging.models import Message, VerificationCode
+from sunshine.messaging.models import Message, OptOut, VerificationCode
 from sunshine.messaging.testing import RecordingGateway, sms_code
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,11 @@ class TestCodeSend:
         assert row.expires_at == DAY + dt.timedelta(minutes=10)
         entry = AuditEntry.objects.get(action="sms_code.send")
         assert code not in entry.object_repr
+
+    def test_a_number_that_opted_out_of_reminders_still_gets_its_code(self):
+        OptOut.objects.create(mobile=MOBILE, word="TD")  # as a TD reply leaves it
+        send()
+        assert Message.objects.get(programme=verification.PROGRAMME).status == rules.QUEUED
 
     def test_a_bad_mobile_is_refused_in_chinese(self):
         with pytest.raises(ServiceError, match="手机号码") as exc:
