@@ -58,6 +58,9 @@ class Policy:
 
 OBJECTION = Policy("objection")
 PRECHECK_REGISTER = Policy("precheck-register", mobile_fields=("woman_mobile", "man_mobile"))
+# The look-up of a registration by its number and the woman's mobile (it writes nothing, and
+# its failures have their own limit): the challenge and the address limit only.
+PRECHECK_LOOKUP = Policy("precheck-lookup")
 RH_JOIN = Policy("rh-join", mobile_fields=("mobile",))
 RH_WITHDRAW = Policy("rh-withdraw", mobile_fields=("mobile",))
 BOARD_SUBSCRIBE = Policy("board-subscribe", mobile_fields=("mobile",))

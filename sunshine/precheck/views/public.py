@@ -139,13 +139,14 @@ def my(request):
 
 
 def _lookup(request):
+    guard = publicforms.Guard(request, publicforms.PRECHECK_LOOKUP)
     form = forms.LookupForm(request.POST or None)
     error = ""
     if request.method == "POST":
         key = _failures_key(request)
         if throttle.exhausted(key, LOOKUP_LIMIT):
             error = TOO_MANY
-        elif form.is_valid():
+        elif guard.allows(form):
             reg = selectors.registration_lookup_public(
                 form.cleaned_data["number"], form.cleaned_data["mobile"]
             )
@@ -154,4 +155,6 @@ def _lookup(request):
                 return redirect("precheck:my")
             throttle.count(key, LOOKUP_WINDOW)
             error = NOT_FOUND
-    return render(request, "precheck/my_lookup.html", {"form": form, "error": error})
+    return render(
+        request, "precheck/my_lookup.html", {"form": form, "error": error, "guard": guard}
+    )
