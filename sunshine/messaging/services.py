@@ -476,6 +476,20 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
         return _dispatch(worker, now, gateway)
 
 
+INSTANT_TOO_LATE = "验证码超过1小时未能发出，已失效，不再发送"
+
+
+def _instant_too_late(batch: list[_Claimed], now: dt.datetime) -> set[int]:
+    """Verification codes queued more than INSTANT_MAX_WAIT ago (the gateway was down, or it
+    was claimed in the morning): worthless, so cancelled rather than sent. One query, and only
+    when the batch holds a code."""
+    pks = [c.pk for c in batch if c.category == rules.INSTANT]
+    if not pks:
+        return set()
+    old = Message.objects.filter(pk__in=pks, created_at__lt=now - INSTANT_MAX_WAIT)
+    return set(old.values_list("pk", flat=True))
+
+
 def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
     batch, templates = _claim(worker=worker, now=now, limit=settings.SUNSHINE_SMS_BATCH)
     if not batch:
@@ -486,10 +500,14 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
     counts: dict[str, int] = {}  # reminders to a number today, this batch's included
     # RapidPro's fire_version: the schedule changed or the case closed since this was planned.
     stale = campaigns.campaign_messages_stale(batch)
+    late = _instant_too_late(batch, now)
     per_day = settings.SUNSHINE_SMS_PER_NUMBER_PER_DAY
     cancelled, withdrawn, postponed, outgoing = [], [], [], []
     for c in batch:
         if c.pk in skip:
+            continue
+        if c.pk in late:
+            cancelled.append(c)
             continue
         if c.category == rules.NON_ESSENTIAL:
             if c.today < 0:  # opted out
@@ -512,7 +530,8 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
             _details([c for c, _ in unfit])
             for c, why in unfit:
                 _fail(c, why, now, text=c.body or why)
-            _finish(cancelled, rules.CANCELLED, "已退订一般提醒")
+            _finish([c for c in cancelled if c.pk in late], rules.CANCELLED, INSTANT_TOO_LATE)
+            _finish([c for c in cancelled if c.pk not in late], rules.CANCELLED, "已退订一般提醒")
             _finish(withdrawn, rules.CANCELLED, "计划已更新或已结束，这条提醒不再发送")
             _postpone(postponed, _tomorrow(now), "超过每天条数上限，顺延到明天")
     ok: list[tuple[_Claimed, str]] = []

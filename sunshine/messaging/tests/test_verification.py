@@ -153,3 +153,22 @@ class TestSentDuringQuietHours:
         late = RecordingGateway()
         assert services.dispatch_batch(worker="w", now=NIGHT, gateway=late) == 0
         assert late.sent == []
+
+    def test_a_code_that_waited_over_an_hour_is_cancelled_not_sent_in_the_morning(self):
+        row = send(now=NIGHT)
+        # Queued an hour and a half before the claim (the gateway was down all that time).
+        Message.objects.filter(source=f"verification:{row.pk}").update(
+            created_at=NIGHT - dt.timedelta(minutes=90)
+        )
+        gateway = RecordingGateway()
+        morning = dt.datetime(2026, 11, 29, 8, 1, tzinfo=SH)
+        assert services.dispatch_batch(worker="w", now=morning, gateway=gateway) == 0
+        assert gateway.sent == []
+        sms = Message.objects.get(programme=verification.PROGRAMME)
+        assert sms.status == rules.CANCELLED and "已失效" in sms.error
+
+    def test_a_fresh_code_in_the_daytime_goes_with_the_rest(self):
+        row = send(now=DAY)
+        Message.objects.filter(source=f"verification:{row.pk}").update(created_at=DAY)
+        gateway = RecordingGateway()
+        assert services.dispatch_batch(worker="w", now=DAY, gateway=gateway) == 1
