@@ -108,6 +108,28 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env("SUNSHINE_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()
 ]
 
+
+def trusted_proxies(value: str) -> list[str]:
+    """SUNSHINE_TRUSTED_PROXIES: addresses or networks (CIDR) of the reverse proxies whose
+    X-Forwarded-For is believed. A malformed entry stops the start with a message: a proxy
+    silently not trusted would make every visitor one address."""
+    import ipaddress
+
+    entries = [p.strip() for p in value.split(",") if p.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"SUNSHINE_TRUSTED_PROXIES 中的 {entry!r} 不是IP地址或网段（如 10.0.0.5 或 10.0.0.0/24）"
+            ) from None
+    return entries
+
+
+# Reverse proxies in front of the web server (nginx, a load balancer): only their
+# X-Forwarded-For names the visitor (sunshine.core.middleware.client_ip). Empty: none.
+SUNSHINE_TRUSTED_PROXIES = trusted_proxies(env("SUNSHINE_TRUSTED_PROXIES"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -121,6 +143,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",
     "axes",
+    "captcha",
     "sunshine.core",
     "sunshine.places",
     "sunshine.accounts",
@@ -202,6 +225,29 @@ AXES_VERBOSE = False
 # Login attempts hold usernames and addresses of every county: not in the (scoped) admin.
 # Unlock with `sunshine axes_reset_username NAME`; failures are in the audit log.
 AXES_ENABLE_ADMIN = False
+# The same visitor address as the throttles and the audit log (proxy-aware).
+AXES_CLIENT_IP_CALLABLE = "sunshine.core.middleware.client_ip"
+
+# One protection for every public form (sunshine.core.publicforms, docs/public-forms.md):
+# posts to one form from one address per hour; the posts after which the picture challenge is
+# asked (0: always); submissions naming one mobile number per day.
+SUNSHINE_FORM_POSTS_PER_HOUR = env_int("SUNSHINE_FORM_POSTS_PER_HOUR", 20)
+SUNSHINE_FORM_CAPTCHA_AFTER = env_int("SUNSHINE_FORM_CAPTCHA_AFTER", 3)
+SUNSHINE_FORM_POSTS_PER_MOBILE_PER_DAY = env_int("SUNSHINE_FORM_POSTS_PER_MOBILE_PER_DAY", 5)
+# SMS verification codes (sunshine.messaging.verification): minutes a code is valid, tries per
+# code, codes per mobile and per address per hour.
+SUNSHINE_SMS_CODE_MINUTES = env_int("SUNSHINE_SMS_CODE_MINUTES", 10)
+SUNSHINE_SMS_CODE_TRIES = env_int("SUNSHINE_SMS_CODE_TRIES", 5)
+SUNSHINE_SMS_CODES_PER_MOBILE_PER_HOUR = env_int("SUNSHINE_SMS_CODES_PER_MOBILE_PER_HOUR", 3)
+SUNSHINE_SMS_CODES_PER_ADDRESS_PER_HOUR = env_int("SUNSHINE_SMS_CODES_PER_ADDRESS_PER_HOUR", 10)
+# The picture challenge (django-simple-captcha): a TrueType font Debian ships (fonts-dejavu);
+# when it is missing, the library's own font.
+_CAPTCHA_FONT = env("SUNSHINE_CAPTCHA_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+if Path(_CAPTCHA_FONT).is_file():
+    CAPTCHA_FONT_PATH = _CAPTCHA_FONT
+CAPTCHA_FONT_SIZE = 30
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 10  # minutes a challenge may be answered in
 
 LANGUAGE_CODE = "zh-hans"
 # The interface is Chinese only (STYLE.md); Django's own strings follow LANGUAGE_CODE.

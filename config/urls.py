@@ -25,6 +25,7 @@ urlpatterns = [
     path("staff/", include("sunshine.backoffice.urls")),
     path("api/", api.urls),
     path("", include("sunshine.messaging.urls")),
+    path("captcha/", include("captcha.urls")),  # the public forms' picture challenge
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

@@ -1,8 +1,66 @@
+import functools
+import ipaddress
+
+from django.conf import settings
+
 from sunshine.core import context
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple:
+    """SUNSHINE_TRUSTED_PROXIES as networks; a malformed entry is left out (settings.py
+    refuses it at start-up, so this only matters for values set later, in tests)."""
+    nets = []
+    for entry in proxies:
+        try:
+            nets.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(nets)
+
+
+def _address(value: str):
+    """One address from a forwarded list: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or
+    `[2001:db8::1]:443`; None when it is none of these."""
+    value = value.strip()
+    if value.startswith("[") and "]" in value:
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _trusted(address, networks) -> bool:
+    return address is not None and any(address in net for net in networks)
+
+
 def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    """The visitor's address, for the throttles, the log-in lockout (django-axes) and the audit
+    log alike. The socket's address, unless it is one of SUNSHINE_TRUSTED_PROXIES: then
+    X-Forwarded-For is read from the right (each proxy appends the address it received from),
+    trusted hops are skipped, and the first address that is not a trusted proxy is the client.
+    A malformed hop ends the walk at the last trusted proxy: nothing left of it can be believed.
+    Nothing a visitor sends is believed unless a trusted proxy sent it on."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    networks = _networks(tuple(settings.SUNSHINE_TRUSTED_PROXIES))
+    if not networks:
+        return remote
+    last = _address(remote)
+    if not _trusted(last, networks):
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    for hop in reversed(forwarded.split(",")):
+        address = _address(hop)
+        if address is None:
+            break
+        last = address
+        if not _trusted(address, networks):
+            break
+    return str(last)
 
 
 class RequestContextMiddleware:

@@ -4,6 +4,7 @@ from django.db import models
 from sunshine.messaging import rules
 
 CATEGORY_CHOICES = [(rules.ESSENTIAL, "必要通知"), (rules.NON_ESSENTIAL, "一般提醒（可退订）")]
+MESSAGE_CATEGORY_CHOICES = [*CATEGORY_CHOICES, (rules.INSTANT, "验证码（免打扰时段也发送）")]
 STATUS_CHOICES = list(rules.STATUS_LABELS.items())
 
 
@@ -73,7 +74,7 @@ class Message(models.Model):
     place_path = models.CharField("区划前缀", max_length=16, blank=True)
     programme = models.CharField("项目", max_length=40)
     category = models.CharField(
-        "类别", max_length=16, choices=CATEGORY_CHOICES, default=rules.NON_ESSENTIAL
+        "类别", max_length=16, choices=MESSAGE_CATEGORY_CHOICES, default=rules.NON_ESSENTIAL
     )
     template = models.ForeignKey(
         Template,
@@ -148,6 +149,13 @@ class Message(models.Model):
             # The outbox search by number and the ledger by place read the table (a scoped
             # list walks the primary key backwards).
             models.Index(fields=["mobile"], name="message_mobile", condition=models.Q(ready=True)),
+            # Verification codes, claimed by due time during quiet hours (services._claim). No
+            # column a send changes is in it, so the send stays a HOT update on PostgreSQL.
+            models.Index(
+                fields=["due_at"],
+                name="message_instant_due",
+                condition=models.Q(category=rules.INSTANT),
+            ),
         ]
         constraints = [models.UniqueConstraint(fields=["out_id"], name="message_out_id_once")]
 
@@ -494,3 +502,29 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.mobile[:3]}****{self.mobile[-4:]} → {self.place_id}"
+
+
+class VerificationCode(models.Model):
+    """An SMS code sent to a mobile so that a public form may act for it (subscribe,
+    unsubscribe, withdraw). Only a keyed hash of the code is kept; it is valid for
+    SUNSHINE_SMS_CODE_MINUTES, for SUNSHINE_SMS_CODE_TRIES tries, and once."""
+
+    mobile = models.CharField("手机号码", max_length=11)
+    purpose = models.CharField("用途", max_length=80)
+    code_hash = models.CharField("验证码摘要", max_length=64)
+    created_at = models.DateTimeField("发送时间")
+    expires_at = models.DateTimeField("失效时间")
+    tries = models.PositiveSmallIntegerField("已尝试次数", default=0)
+    used_at = models.DateTimeField("使用时间", null=True, blank=True)
+    ip = models.CharField("来源地址", max_length=45, blank=True)
+
+    class Meta:
+        verbose_name = "短信验证码"
+        verbose_name_plural = "短信验证码"
+        indexes = [
+            models.Index(fields=["mobile", "created_at"], name="verification_mobile"),
+            models.Index(fields=["ip", "created_at"], name="verification_ip"),
+        ]
+
+    def __str__(self):
+        return f"{self.purpose} → {self.mobile[:3]}****{self.mobile[-4:]}"

@@ -16,6 +16,10 @@ MAX_LENGTH = 500
 OPT_OUT_WORDS = frozenset({"TD", "T", "N", "R", "退订", "退定", "取消"})
 OPT_IN_WORDS = frozenset({"订阅", "恢复", "DY"})
 ESSENTIAL, NON_ESSENTIAL = "essential", "nonessential"
+# A verification code (sunshine.messaging.verification): essential, and sent during quiet hours
+# too, for the person is waiting for it; one that could not go out within INSTANT_MAX_WAIT is
+# worthless and never goes.
+INSTANT = "instant"
 
 QUEUED, SENDING, SENT, DELIVERED, FAILED, CANCELLED = (
     "queued",

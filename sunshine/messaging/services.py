@@ -282,6 +282,36 @@ _CLAIM_LEASE = {
     True: _CLAIM_SQLITE.format(expired_first=_EXPIRED_SQLITE, columns=_COLUMNS),
     False: _CLAIM_SQLITE.format(expired_first="", columns=_COLUMNS),
 }
+# During quiet hours only verification codes go (rules.INSTANT), and only those younger than
+# INSTANT_MAX_WAIT: a code that could not go in time is worthless. They are read through their
+# own small index (message_instant_due) from the outbox itself, not through the send queue,
+# which may hold a night's backlog; on PostgreSQL their queue rows go with the claim as usual.
+INSTANT_MAX_WAIT = dt.timedelta(hours=1)
+_INSTANT_DUE = "category = 'instant' AND due_at > %(since)s AND due_at <= %(now)s"
+_CLAIM_PG_QUIET = f"""
+WITH m AS (
+    SELECT {_COLUMNS}, status, ready, ctid AS tid FROM messaging_message
+    WHERE {_INSTANT_DUE} AND status = 'queued' AND ready
+    ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), taken AS (
+    DELETE FROM messaging_sendqueue WHERE message_id = ANY(ARRAY(SELECT id FROM m))
+)
+SELECT json_agg(json_build_array({_COLUMNS}, {_TODAY}, tid) ORDER BY id)::text,
+    (SELECT json_agg(json_build_array(t.id, t.body, t.provider_code))::text
+     FROM messaging_template t WHERE t.id = ANY(ARRAY(SELECT template_id FROM m)))
+FROM m
+"""
+_CLAIM_SQLITE_QUIET = f"""
+UPDATE messaging_message
+SET status = 'sending', claimed_until = %(lease)s, claimed_by = %(worker)s
+WHERE id IN (
+    SELECT id FROM messaging_message
+    WHERE {_INSTANT_DUE} AND ready
+    AND (status = 'queued' OR (status = 'sending' AND claimed_until < %(now)s))
+    ORDER BY due_at LIMIT %(limit)s
+)
+RETURNING {_COLUMNS}
+"""
 # Expired leases are rare (a worker died): each process looks at most once a second (by the
 # `now` it is given), not on every claim.
 _LEASE_CHECK_EVERY = dt.timedelta(seconds=1)
@@ -322,17 +352,18 @@ def _claim(*, worker: str, now: dt.datetime, limit: int) -> tuple[list[_Claimed]
     their templates by id when the claim read them too (PostgreSQL). On PostgreSQL the rows
     stay locked until the caller's transaction ends (see dispatch_batch); elsewhere they are
     leased."""
-    if rules.in_quiet_hours(timezone.localtime(now), *_quiet()):
-        return [], None
+    quiet = rules.in_quiet_hours(timezone.localtime(now), *_quiet())
     ops = connection.ops
     args = {"now": ops.adapt_datetimefield_value(now), "limit": limit}
+    if quiet:
+        args["since"] = ops.adapt_datetimefield_value(now - INSTANT_MAX_WAIT)
     if connection.vendor == "postgresql":
-        stmt = _CLAIM_PG
+        stmt = _CLAIM_PG_QUIET if quiet else _CLAIM_PG
         args.update(today=_day_start(now), reminder=rules.NON_ESSENTIAL)
     else:
         lease = now + dt.timedelta(seconds=settings.SUNSHINE_SMS_LEASE_SECONDS)
         args.update(lease=ops.adapt_datetimefield_value(lease), worker=worker[:60])
-        stmt = _CLAIM_LEASE[_look_for_leases(now)]
+        stmt = _CLAIM_SQLITE_QUIET if quiet else _CLAIM_LEASE[_look_for_leases(now)]
     # No savepoint inside dispatch_batch's transaction: the locks belong to the transaction
     # itself (so pg_stat_activity and pgrowlocks name their worker), one round trip fewer.
     with transaction.atomic(savepoint=False), sql.cursor() as cursor:
@@ -446,6 +477,20 @@ def dispatch_batch(*, worker: str, now: dt.datetime | None = None, gateway=None)
         return _dispatch(worker, now, gateway)
 
 
+INSTANT_TOO_LATE = "验证码超过1小时未能发出，已失效，不再发送"
+
+
+def _instant_too_late(batch: list[_Claimed], now: dt.datetime) -> set[int]:
+    """Verification codes queued more than INSTANT_MAX_WAIT ago (the gateway was down, or it
+    was claimed in the morning): worthless, so cancelled rather than sent. One query, and only
+    when the batch holds a code."""
+    pks = [c.pk for c in batch if c.category == rules.INSTANT]
+    if not pks:
+        return set()
+    old = Message.objects.filter(pk__in=pks, created_at__lt=now - INSTANT_MAX_WAIT)
+    return set(old.values_list("pk", flat=True))
+
+
 def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
     batch, templates = _claim(worker=worker, now=now, limit=settings.SUNSHINE_SMS_BATCH)
     if not batch:
@@ -456,10 +501,14 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
     counts: dict[str, int] = {}  # reminders to a number today, this batch's included
     # RapidPro's fire_version: the schedule changed or the case closed since this was planned.
     stale = campaigns.campaign_messages_stale(batch)
+    late = _instant_too_late(batch, now)
     per_day = settings.SUNSHINE_SMS_PER_NUMBER_PER_DAY
     cancelled, withdrawn, postponed, outgoing = [], [], [], []
     for c in batch:
         if c.pk in skip:
+            continue
+        if c.pk in late:
+            cancelled.append(c)
             continue
         if c.category == rules.NON_ESSENTIAL:
             if c.today < 0:  # opted out
@@ -482,7 +531,8 @@ def _dispatch(worker: str, now: dt.datetime, gateway) -> int:
             _details([c for c, _ in unfit])
             for c, why in unfit:
                 _fail(c, why, now, text=c.body or why)
-            _finish(cancelled, rules.CANCELLED, "已退订一般提醒")
+            _finish([c for c in cancelled if c.pk in late], rules.CANCELLED, INSTANT_TOO_LATE)
+            _finish([c for c in cancelled if c.pk not in late], rules.CANCELLED, "已退订一般提醒")
             _finish(withdrawn, rules.CANCELLED, "计划已更新或已结束，这条提醒不再发送")
             _postpone(postponed, _tomorrow(now), "超过每天条数上限，顺延到明天")
     ok: list[tuple[_Claimed, str]] = []

@@ -55,9 +55,17 @@ def unsubscribe(*, place, mobile: str) -> int:
         mobile = validate_mobile(mobile)
     except ValidationError as exc:
         raise ServiceError(exc.messages[0], field="mobile") from None
-    return Subscription.objects.filter(mobile=mobile, place=place, is_active=True).update(
+    stopped = Subscription.objects.filter(mobile=mobile, place=place, is_active=True).update(
         is_active=False
     )
+    if stopped:
+        audit.record(
+            actor=None,
+            action="subscription.cancel",
+            place_path=place.path,
+            object_repr=f"{place.name} 短信订阅",
+        )
+    return stopped
 
 
 def notice_text(item) -> str:

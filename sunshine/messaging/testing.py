@@ -25,3 +25,16 @@ class RecordingGateway(Gateway):
                     SendResult(out_id=o.out_id, ok=True, provider_id=f"biz-{len(self.sent)}")
                 )
         return results
+
+
+def sms_code(mobile: str) -> str:
+    """The newest verification code texted to `mobile` (read from the outbox, as the phone
+    would): for tests that go through a form's two steps."""
+    import re
+
+    from sunshine.messaging.models import Message
+    from sunshine.messaging.verification import PROGRAMME
+
+    message = Message.objects.filter(programme=PROGRAMME, mobile=mobile).order_by("-pk").first()
+    assert message is not None, f"no verification code was sent to {mobile}"
+    return re.search(r"验证码(\d{6})", message.body).group(1)

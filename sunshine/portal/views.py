@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
+from sunshine.messaging import subscriptions, verification
 from sunshine.places import rules, selectors
 from sunshine.portal.context import CARE_COOKIE
 from sunshine.publishing import selectors as publishing_selectors
@@ -112,42 +113,73 @@ def care_toggle(request):
     return response
 
 
-class SubscribeForm(forms.Form):
+class SubscribeForm(verification.CodeForm):
+    """Two steps: the mobile asks for an SMS code, the code subscribes (or unsubscribes)."""
+
     mobile = forms.CharField(
         label="手机号码", max_length=20, error_messages={"required": "请填写手机号码。"}
     )
     action = forms.ChoiceField(
         choices=[("subscribe", "订阅"), ("unsubscribe", "取消订阅")],
-        initial="subscribe",
+        required=False,
         widget=forms.HiddenInput,
     )
+    field_order = ["mobile", "code", "action"]
+
+    def clean_action(self):
+        return self.cleaned_data.get("action") or "subscribe"
+
+
+SUBSCRIBE_WORDS = {"subscribe": "订阅", "unsubscribe": "取消订阅"}
+SUBSCRIBE_DONE = {
+    "subscribe": "订阅成功。本公示栏有新的公开事项时，会给您发一条短信。回复TD可退订。",
+    "unsubscribe": "已取消订阅。",
+}
 
 
 @require_http_methods(["GET", "POST"])
 def board_subscribe(request, code: str):
-    """Ask for a short SMS whenever this board publishes something (or stop them)."""
+    """Ask for a short SMS whenever this board publishes something (or stop them): only for a
+    mobile that brings back the code sent to it, so nobody can subscribe or unsubscribe
+    another person's number."""
+    from sunshine.core import publicforms
     from sunshine.core.errors import ServiceError
-    from sunshine.core.middleware import client_ip
-    from sunshine.messaging import subscriptions
 
     place = selectors.place_get_public(code)
+    guard = publicforms.Guard(request, publicforms.BOARD_SUBSCRIBE)
     form = SubscribeForm(request.POST or None)
-    done = None
-    if request.method == "POST" and form.is_valid():
+    step = verification.step(request)
+    done = note = None
+    if guard.allows(form):
+        action, mobile = form.cleaned_data["action"], form.cleaned_data["mobile"]
+        purpose = f"board-{action}:{place.code}"
         try:
-            if form.cleaned_data["action"] == "unsubscribe":
-                subscriptions.unsubscribe(place=place, mobile=form.cleaned_data["mobile"])
-                done = "已取消订阅。"
+            if step == verification.SEND:
+                what = f"{SUBSCRIBE_WORDS[action]}{place.name}公示栏短信"
+                verification.code_send(mobile=mobile, purpose=purpose, what=what, ip=guard.ip)
+                note = verification.code_sent_note(mobile)
             else:
-                subscriptions.subscribe(
-                    place=place, mobile=form.cleaned_data["mobile"], ip=client_ip(request)
+                verification.code_check(
+                    mobile=mobile, purpose=purpose, code=form.cleaned_data["code"]
                 )
-                done = "订阅成功。本公示栏有新的公开事项时，会给您发一条短信。回复TD可退订。"
+                if action == "unsubscribe":
+                    subscriptions.unsubscribe(place=place, mobile=mobile)
+                else:
+                    subscriptions.subscribe(place=place, mobile=mobile, ip=guard.ip)
+                done = SUBSCRIBE_DONE[action]
         except ServiceError as exc:
-            form.add_error("mobile" if exc.field == "mobile" else None, exc.message)
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     return render(
         request,
         "portal/subscribe.html",
-        {"place": place, "form": form, "done": done},
+        {
+            "place": place,
+            "form": form,
+            "guard": guard,
+            "done": done,
+            "note": note,
+            "confirming": not done and verification.confirming(request, note),
+            "action_words": SUBSCRIBE_WORDS.get(request.POST.get("action", ""), "订阅"),
+        },
         status=400 if form.errors else 200,
     )

@@ -3,6 +3,7 @@
 from django import forms
 
 from sunshine.core import validators
+from sunshine.messaging import verification
 from sunshine.rhregistry import rules
 
 REQUIRED = "请填写{}。"
@@ -97,7 +98,9 @@ class DonorForm(_Identifiers, forms.Form):
         return data
 
 
-class WithdrawForm(_Identifiers, forms.Form):
+class WithdrawForm(_Identifiers, verification.CodeForm):
+    """Two steps: the ID number and mobile ask for an SMS code; the code withdraws."""
+
     id_number = _text("身份证号码", 20)
     mobile = _text("登记时的手机号码", 20)
 
@@ -105,6 +108,7 @@ class WithdrawForm(_Identifiers, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["mobile"].widget.attrs.update(inputmode="tel", autocomplete="tel")
         _style(self)
+        self.order_fields(["id_number", "mobile", "code"])
 
 
 class StaffWithdrawForm(forms.Form):

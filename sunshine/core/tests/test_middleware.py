@@ -3,6 +3,8 @@ database-busy page; no-store on staff responses."""
 
 import pytest
 
+import pytest
+
 from sunshine.core import context
 from sunshine.core.middleware import RequestContextMiddleware, client_ip
 
@@ -33,6 +35,91 @@ class TestRequestContextMiddleware:
     def test_client_ip_is_the_socket_address_not_a_forwarded_header(self, rf):
         request = rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="1.2.3.4")
         assert client_ip(request) == "10.0.0.9"
+
+
+class TestClientIpBehindProxies:
+    """SUNSHINE_TRUSTED_PROXIES: only a trusted proxy's X-Forwarded-For names the visitor."""
+
+    @pytest.fixture(autouse=True)
+    def _proxies(self, settings):
+        settings.SUNSHINE_TRUSTED_PROXIES = ["10.0.0.1", "172.16.0.0/12"]
+
+    def _ip(self, rf, remote, forwarded=None):
+        extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+        return client_ip(rf.get("/", REMOTE_ADDR=remote, **extra))
+
+    def test_two_visitors_behind_a_trusted_proxy_are_two_addresses(self, rf):
+        assert self._ip(rf, "10.0.0.1", "203.0.113.7") == "203.0.113.7"
+        assert self._ip(rf, "10.0.0.1", "198.51.100.2") == "198.51.100.2"
+
+    def test_an_untrusted_sender_cannot_choose_its_address(self, rf):
+        assert self._ip(rf, "203.0.113.7", "1.2.3.4") == "203.0.113.7"
+
+    def test_the_walk_is_from_the_right_and_skips_trusted_hops(self, rf):
+        # The visitor wrote "1.2.3.4" themselves; the outer proxy appended their real address,
+        # an inner trusted proxy appended the outer one's.
+        assert self._ip(rf, "10.0.0.1", "1.2.3.4, 203.0.113.7, 172.16.5.5") == "203.0.113.7"
+
+    def test_a_malformed_hop_ends_the_walk_at_the_last_trusted_proxy(self, rf):
+        assert self._ip(rf, "10.0.0.1", "203.0.113.7, not-an-ip") == "10.0.0.1"
+        assert self._ip(rf, "10.0.0.1", "") == "10.0.0.1"
+        assert self._ip(rf, "10.0.0.1") == "10.0.0.1"
+
+    def test_ports_and_brackets_are_read(self, rf):
+        assert self._ip(rf, "10.0.0.1", "203.0.113.7:51000") == "203.0.113.7"
+        assert self._ip(rf, "10.0.0.1", "[2001:db8::7]:443") == "2001:db8::7"
+
+    def test_a_malformed_proxy_setting_is_refused_at_start_up(self):
+        from config.settings import trusted_proxies
+
+        assert trusted_proxies(" 10.0.0.1, 172.16.0.0/12 ") == ["10.0.0.1", "172.16.0.0/12"]
+        with pytest.raises(ValueError, match="SUNSHINE_TRUSTED_PROXIES"):
+            trusted_proxies("10.0.0.1,nginx")
+
+
+@pytest.mark.django_db
+class TestProxyAwareAddressEverywhere:
+    """Throttles, the log-in lockout and the audit log read the same proxy-aware address."""
+
+    @pytest.fixture(autouse=True)
+    def _proxies(self, settings):
+        settings.SUNSHINE_TRUSTED_PROXIES = ["10.0.0.1"]
+
+    def test_the_audit_log_records_the_forwarded_visitor(self, client, world):
+        from sunshine.core.models import AuditEntry
+        from sunshine.core.testing import PASSWORD
+
+        client.post(
+            "/staff/login/",
+            {"username": "town_clerk", "password": PASSWORD},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+        )
+        assert AuditEntry.objects.get(action="auth.login").ip == "203.0.113.7"
+
+    def test_a_lockout_behind_the_proxy_locks_out_only_the_guessing_address(
+        self, client, world, settings
+    ):
+        from sunshine.core.testing import PASSWORD
+
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            client.post(
+                "/staff/login/",
+                {"username": "town_clerk", "password": "wrong"},
+                REMOTE_ADDR="10.0.0.1",
+                HTTP_X_FORWARDED_FOR="203.0.113.66",
+            )
+        from axes.models import AccessAttempt
+
+        assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["203.0.113.66"]
+        # The clerk, at another address behind the same proxy, still logs in.
+        response = client.post(
+            "/staff/login/",
+            {"username": "town_clerk", "password": PASSWORD},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="198.51.100.2",
+        )
+        assert response.status_code == 302
 
 
 class TestDatabaseBusy:

@@ -110,6 +110,18 @@ class TestRegisterPage:
 
 
 class TestMyPage:
+    def test_after_a_few_look_ups_the_right_pair_needs_the_picture_challenge(
+        self, client, world, settings
+    ):
+        reg = register(world)
+        for _ in range(settings.SUNSHINE_FORM_CAPTCHA_AFTER):
+            self._login(client, reg)
+            client.post("/precheck/my/", {"action": "logout"})
+        resp = self._login(client, reg)
+        html = resp.content.decode()
+        assert resp.status_code == 200 and "请输入图中的字符" in html and "/captcha/image/" in html
+        assert 'name="number"' in client.get("/precheck/my/").content.decode()  # not logged in
+
     @pytest.fixture
     def booked(self, world):
         reg = register(world)
@@ -168,7 +180,8 @@ class TestMyPage:
         client.post("/precheck/my/", {"action": "logout"})
         assert 'name="number"' in client.get("/precheck/my/").content.decode()
 
-    def test_too_many_failures_from_one_address_are_refused(self, client, booked):
+    def test_too_many_failures_from_one_address_are_refused(self, client, booked, settings):
+        settings.SUNSHINE_FORM_CAPTCHA_AFTER = 100  # this limit, not the picture challenge
         reg, _, _ = booked
         for i in range(public.LOOKUP_LIMIT):
             client.post("/precheck/my/", {"action": "lookup", "number": f"HY{i}", "mobile": "1"})

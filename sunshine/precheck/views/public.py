@@ -7,7 +7,7 @@ import time
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from sunshine.core import throttle
+from sunshine.core import publicforms, throttle
 from sunshine.core.errors import ServiceError
 from sunshine.core.middleware import client_ip
 from sunshine.places.models import Place
@@ -39,8 +39,9 @@ def register(request):
     if town is None:
         return render(request, "precheck/register_town.html", {"towns": selectors.public_towns()})
     slots = selectors.slots_open_for_place(town)
+    guard = publicforms.Guard(request, publicforms.PRECHECK_REGISTER)
     form = forms.PublicRegisterForm(request.POST or None, town=town, slots=slots)
-    if request.method == "POST" and form.is_valid():
+    if guard.allows(form):
         data = form.couple_data()
         place = selectors.place_for_registration(form.cleaned_data["village"])
         try:
@@ -62,7 +63,7 @@ def register(request):
         else:
             request.session[DONE_KEY] = reg.pk
             return redirect("precheck:register-done")
-    return render(request, "precheck/register.html", {"form": form, "town": town})
+    return render(request, "precheck/register.html", {"form": form, "town": town, "guard": guard})
 
 
 def register_done(request):
@@ -138,13 +139,14 @@ def my(request):
 
 
 def _lookup(request):
+    guard = publicforms.Guard(request, publicforms.PRECHECK_LOOKUP)
     form = forms.LookupForm(request.POST or None)
     error = ""
     if request.method == "POST":
         key = _failures_key(request)
         if throttle.exhausted(key, LOOKUP_LIMIT):
             error = TOO_MANY
-        elif form.is_valid():
+        elif guard.allows(form):
             reg = selectors.registration_lookup_public(
                 form.cleaned_data["number"], form.cleaned_data["mobile"]
             )
@@ -153,4 +155,6 @@ def _lookup(request):
                 return redirect("precheck:my")
             throttle.count(key, LOOKUP_WINDOW)
             error = NOT_FOUND
-    return render(request, "precheck/my_lookup.html", {"form": form, "error": error})
+    return render(
+        request, "precheck/my_lookup.html", {"form": form, "error": error, "guard": guard}
+    )

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_GET, require_http_methods
 
+from sunshine.core import publicforms
 from sunshine.core.errors import ServiceError, form_add_error
 from sunshine.core.identifiers import mask_text
-from sunshine.core.middleware import client_ip
 from sunshine.places import selectors as place_selectors
 from sunshine.publishing import posters, rules, selectors, services
 from sunshine.publishing.models import Attachment
@@ -57,18 +57,17 @@ def _item_context(item, version):
 @require_http_methods(["GET", "POST"])
 def item_detail(request, public_id):
     item = selectors.item_get_public(public_id)
+    guard = publicforms.Guard(request, publicforms.OBJECTION)
     form = ObjectionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if guard.allows(form):
         try:
-            objection = services.objection_file(
-                item=item, ip=client_ip(request), **form.cleaned_data
-            )
+            objection = services.objection_file(item=item, ip=guard.ip, **form.cleaned_data)
         except ServiceError as exc:
             form_add_error(form, exc)
         else:
             return redirect("publishing:objection", tracking_code=objection.tracking_code)
     context = _item_context(item, item.current)
-    context["form"] = form
+    context.update(form=form, guard=guard)
     return render(request, "publishing/item.html", context, status=400 if form.errors else 200)
 
 

@@ -6,6 +6,7 @@ from sunshine.core import scopecheck
 from sunshine.core.models import AuditEntry
 from sunshine.core.testing import OTHER_COUNTY_MARKERS, OTHER_MARKERS
 from sunshine.messaging.models import Message
+from sunshine.messaging.testing import sms_code
 from sunshine.rhregistry import rules
 from sunshine.rhregistry import testing as rh
 from sunshine.rhregistry.models import ContactRequest, Donor, Search
@@ -290,6 +291,12 @@ JOIN = {
 
 
 class TestPublicPages:
+    @pytest.fixture(autouse=True)
+    def _no_challenge(self, settings):
+        """These tests post several times from one address; the picture challenge that the
+        public forms then ask for is tested in tests/test_public_forms.py."""
+        settings.SUNSHINE_FORM_CAPTCHA_AFTER = 100
+
     def test_about_explains_voluntary_confidential_withdrawal(self, client, world):
         body = client.get("/rh/").content.decode()
         for words in ("自愿", "不公开", "撤回", "交叉配血以血站为准"):
@@ -343,16 +350,22 @@ class TestPublicPages:
         already = Message.objects.get(source=f"rhregistry:donor:{d.pk}:already")
         assert already.mobile == "13712345678"
 
+    def _withdraw(self, client, id_number, mobile, *, code=None):
+        """The two steps: ask for the code, then bring back the code texted to `mobile`
+        (or `code`)."""
+        url = "/rh/withdraw/"
+        sent = client.post(url, {"id_number": id_number, "mobile": mobile, "step": "send"})
+        assert "验证码已发到" in sent.content.decode()
+        code = code if code is not None else sms_code(mobile)
+        data = {"id_number": id_number, "mobile": mobile, "code": code, "step": "confirm"}
+        return client.post(url, data, follow=True).content.decode()
+
     def test_withdraw_answers_the_same_whether_matched_or_not(self, client, world):
         d = rh.donor(world.village, mobile="13712340000")
-        wrong = client.post(
-            "/rh/withdraw/", {"id_number": d.id_number, "mobile": "13712349999"}, follow=True
-        ).content.decode()
+        wrong = self._withdraw(client, d.id_number, "13712349999")
         d.refresh_from_db()
         assert d.is_active
-        right = client.post(
-            "/rh/withdraw/", {"id_number": d.id_number, "mobile": "13712340000"}, follow=True
-        ).content.decode()
+        right = self._withdraw(client, d.id_number, "13712340000")
         d.refresh_from_db()
         assert not d.is_active and d.id_number == ""
 
@@ -362,18 +375,45 @@ class TestPublicPages:
         assert notice(wrong) == notice(right)
         assert Message.objects.filter(source=f"rhregistry:donor:{d.pk}:withdraw").count() == 1
 
-    def test_withdraw_tries_per_address_are_limited(self, client, world):
-        from sunshine.rhregistry.views.public import WITHDRAW_LIMIT
-
+    def test_withdraw_is_impossible_without_the_code_sent_to_that_mobile(self, client, world):
         d = rh.donor(world.village, mobile="13712340000")
-        for n in range(WITHDRAW_LIMIT):
-            client.post("/rh/withdraw/", {"id_number": d.id_number, "mobile": f"137{n:04d}9999"})
-        body = client.post(
-            "/rh/withdraw/", {"id_number": d.id_number, "mobile": "13712340000"}
-        ).content.decode()
-        assert "尝试次数过多" in body
+        data = {"id_number": d.id_number, "mobile": "13712340000", "step": "confirm"}
+        # Straight to the confirmation with no code, a guessed code, or a code that went to
+        # another number: nothing is withdrawn.
+        assert "请输入短信验证码" in client.post("/rh/withdraw/", data).content.decode()
+        body = client.post("/rh/withdraw/", {**data, "code": "123456"}).content.decode()
+        assert "验证码错误或已过期" in body
+        client.post(
+            "/rh/withdraw/", {"id_number": d.id_number, "mobile": "13712349999", "step": "send"}
+        )
+        other = sms_code("13712349999")
+        body = client.post("/rh/withdraw/", {**data, "code": other}).content.decode()
+        assert "验证码错误或已过期" in body
         d.refresh_from_db()
-        assert d.is_active  # the right pair, but too late from this address
+        assert d.is_active
+
+    def test_the_code_step_keeps_the_typed_numbers_and_masks_the_mobile(self, client, world):
+        d = rh.donor(world.village, mobile="13712340000")
+        body = client.post(
+            "/rh/withdraw/", {"id_number": d.id_number, "mobile": "13712340000", "step": "send"}
+        ).content.decode()
+        assert "验证码已发到137****0000" in body and 'name="code"' in body
+        assert 'value="confirm"' in body
+
+    def test_withdraw_tries_per_address_are_limited(self, client, world, settings):
+        d = rh.donor(world.village, mobile="13712340000")
+        for n in range(settings.SUNSHINE_FORM_POSTS_PER_HOUR):
+            client.post(
+                "/rh/withdraw/",
+                {"id_number": d.id_number, "mobile": "13712340000", "step": "confirm", "code": n},
+            )
+        body = client.post(
+            "/rh/withdraw/", {"id_number": d.id_number, "mobile": "13712340000", "step": "send"}
+        ).content.decode()
+        assert "提交过于频繁，请" in body and "分钟后再试" in body
+        assert not Message.objects.filter(programme="verification").exists()
+        d.refresh_from_db()
+        assert d.is_active
 
     def test_withdraw_bad_input(self, client, world):
         body = client.post("/rh/withdraw/", {"id_number": "12", "mobile": ""}).content.decode()

@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sunshine.core import throttle
+from sunshine.core import publicforms
 from sunshine.core.errors import ServiceError, form_add_error
-from sunshine.core.middleware import client_ip
+from sunshine.messaging import verification
 from sunshine.rhregistry import forms, rules, selectors, services
 
 JOIN_DONE = (
@@ -21,10 +21,10 @@ WITHDRAW_DONE = (
     "或打电话请工作人员帮助撤回。"
 )
 
-# Withdrawing needs the ID number and the mobile: tries per address are limited, so nobody can
-# walk through numbers to withdraw other people.
-WITHDRAW_LIMIT, WITHDRAW_WINDOW = 10, 3600
-TOO_MANY = "尝试次数过多，请一小时后再试，或打电话请工作人员帮助撤回。"
+# Withdrawing needs the ID number, the mobile and the SMS code sent to that mobile
+# (sunshine.messaging.verification): nobody can withdraw someone else.
+WITHDRAW_PURPOSE = "rh-withdraw"
+WITHDRAW_WHAT = "撤回熊猫血友会登记"
 
 
 @require_GET
@@ -34,8 +34,9 @@ def about(request):
 
 @require_http_methods(["GET", "POST"])
 def join(request):
+    guard = publicforms.Guard(request, publicforms.RH_JOIN)
     form = forms.DonorForm(request.POST or None, place_choices=selectors.village_choices_public())
-    if request.method == "POST" and form.is_valid():
+    if guard.allows(form):
         data = form.cleaned_data
         try:
             services.donor_register(
@@ -62,6 +63,7 @@ def join(request):
         "rhregistry/join.html",
         {
             "form": form,
+            "guard": guard,
             "done": JOIN_DONE if request.GET.get("done") else "",
             "consent_text": rules.CONSENT_TEXT,
             "consent_version": rules.CONSENT_VERSION,
@@ -71,23 +73,37 @@ def join(request):
 
 @require_http_methods(["GET", "POST"])
 def withdraw(request):
+    """Two steps, no JavaScript: the ID number and mobile ask for an SMS code (sent to the
+    number typed, whether or not it is registered: the page tells nothing), then the code
+    withdraws when the pair matches. Either way the answer is the same."""
+    guard = publicforms.Guard(request, publicforms.RH_WITHDRAW)
     form = forms.WithdrawForm(request.POST or None)
-    key = f"rh:withdraw:{client_ip(request)}"
-    if request.method == "POST" and throttle.exhausted(key, WITHDRAW_LIMIT):
-        form.is_valid()  # keep what was typed on the page
-        form.add_error(None, TOO_MANY)
-    elif request.method == "POST" and form.is_valid():
-        throttle.count(key, WITHDRAW_WINDOW)
+    step = verification.step(request)
+    note = ""
+    if guard.allows(form):
+        data = form.cleaned_data
         try:
-            services.donor_withdraw_public(
-                id_number=form.cleaned_data["id_number"], mobile=form.cleaned_data["mobile"]
-            )
+            if step == verification.SEND:
+                verification.code_send(
+                    mobile=data["mobile"], purpose=WITHDRAW_PURPOSE, what=WITHDRAW_WHAT, ip=guard.ip
+                )
+                note = verification.code_sent_note(data["mobile"])
+            else:
+                verification.code_check(
+                    mobile=data["mobile"], purpose=WITHDRAW_PURPOSE, code=data["code"]
+                )
+                services.donor_withdraw_public(id_number=data["id_number"], mobile=data["mobile"])
+                return redirect(reverse("rhregistry:withdraw") + "?done=1")
         except ServiceError as exc:
             form_add_error(form, exc)
-        else:
-            return redirect(reverse("rhregistry:withdraw") + "?done=1")
     return render(
         request,
         "rhregistry/withdraw.html",
-        {"form": form, "done": WITHDRAW_DONE if request.GET.get("done") else ""},
+        {
+            "form": form,
+            "guard": guard,
+            "note": note,
+            "confirming": verification.confirming(request, note),
+            "done": WITHDRAW_DONE if request.GET.get("done") else "",
+        },
     )
