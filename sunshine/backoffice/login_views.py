@@ -209,8 +209,10 @@ def login_enrol(request):
 @never_cache
 def login_recovery_codes(request):
     """The recovery codes, once, right after enrolling."""
+    if not request.user.is_authenticated:
+        return redirect("backoffice:login")
     shown = request.session.pop(NEW_CODES, None)
-    if not shown or not request.user.is_authenticated:
+    if not shown:
         return redirect("backoffice:dashboard")
     return render(
         request,

@@ -116,8 +116,8 @@ def user_detail(request, user_id):
     )
 
 
-@require_POST
 @staff_required("staff.change")
+@require_POST
 def user_two_factor_reset(request, user_id):
     staff_user = account_selectors.user_get_for_actor(request.user, user_id)
     try:
@@ -143,8 +143,8 @@ def lockout_list(request):
     )
 
 
-@require_POST
 @staff_required("staff.change")
+@require_POST
 def lockout_unlock(request, attempt_id):
     lockout = account_selectors.lockout_get_for_actor(request.user, attempt_id)
     try:

@@ -197,3 +197,5 @@ class TestEnrol:
     def test_the_recovery_code_page_needs_a_fresh_enrolment(self, client, world):
         client.force_login(world.users["town_clerk"])
         assert client.get("/staff/login/recovery-codes/")["Location"] == "/staff/"
+        client.logout()
+        assert client.get("/staff/login/recovery-codes/")["Location"] == "/staff/login/"
