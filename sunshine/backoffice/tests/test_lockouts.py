@@ -38,9 +38,7 @@ class TestLockoutByUserAndAddress:
         response = attempt(client, PASSWORD, ip=HERE, username="village_cadre")
         assert response.status_code == 302
 
-    def test_the_address_comes_from_the_sites_client_ip_function(
-        self, client, world, monkeypatch
-    ):
+    def test_the_address_comes_from_the_sites_client_ip_function(self, client, world, monkeypatch):
         """Behind a proxy every request has the proxy's REMOTE_ADDR: axes must count by the
         address client_ip gives (here: a test header), or one attacker locks everyone."""
         from sunshine.core import middleware
