@@ -157,7 +157,9 @@ def login_verify(request):
 
 
 def _qr_svg(uri: str) -> str:
-    return segno.make(uri, error="m").svg_inline(scale=5, border=2, title="扫码绑定验证器")
+    return segno.make(uri, error="m").svg_inline(
+        scale=5, border=4, omitsize=True, title="扫码绑定验证器"
+    )
 
 
 def _grouped(secret: str) -> str:
