@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# The demo's shared sample logins sign in with the password alone; production requires the
+# second factor. `make demo SUNSHINE_REQUIRE_2FA=1` shows the authenticator enrolment.
+SUNSHINE_REQUIRE_2FA ?= 0
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
@@ -27,7 +30,8 @@ demo: $(STAMP)
 	$(BIN)/sunshine migrate --noinput -v 0
 	$(BIN)/sunshine build-demo --seed 1 --residents 20000 --if-absent
 	@echo "演示账号：admin / county / town / village / doctor / hospital / operator / inspector / observer，密码 sunshine2026"
-	PORT=$(PORT) $(BIN)/sunshine run --port $(PORT)
+	@echo "两步验证：SUNSHINE_REQUIRE_2FA=$(SUNSHINE_REQUIRE_2FA)（生产环境默认开启；make demo SUNSHINE_REQUIRE_2FA=1 可体验绑定验证器）"
+	PORT=$(PORT) SUNSHINE_REQUIRE_2FA=$(SUNSHINE_REQUIRE_2FA) $(BIN)/sunshine run --port $(PORT)
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

@@ -12,6 +12,9 @@ def pytest_configure(config):
 def _media_and_cache(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = True
+    # Two-factor log-in is required in production (config.settings) and off here, so that the
+    # suite can sign in with force_login; the tests of two-factor log-in turn it back on.
+    settings.SUNSHINE_REQUIRE_2FA = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.core.cache import cache
     from huey.contrib.djhuey import HUEY

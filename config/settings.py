@@ -144,6 +144,10 @@ INSTALLED_APPS = [
     "ninja",
     "axes",
     "captcha",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "sunshine.core",
     "sunshine.places",
     "sunshine.accounts",
@@ -160,6 +164,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above the board cache, so that boards answered from the cache carry the policy too.
+    "csp.middleware.CSPMiddleware",
     "sunshine.core.middleware.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sunshine.portal.middleware.BoardCacheMiddleware",
@@ -167,6 +173,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "sunshine.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -215,18 +223,21 @@ SESSION_COOKIE_AGE = env_int("SUNSHINE_SESSION_SECONDS", 8 * 3600)
 SESSION_COOKIE_SECURE = env_bool("SUNSHINE_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# Lockout after repeated failed logins (django-axes).
+# Lockout after repeated failed logins (django-axes): a failure counts against the pair of
+# user name and client address, so nobody can lock a named colleague out from elsewhere. The
+# address is the proxy-aware one the audit log and the throttles use. Wrong second-factor
+# codes count as failures too. County admins unlock at 工作台 → 工作人员 → 登录锁定.
 AXES_FAILURE_LIMIT = env_int("SUNSHINE_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("SUNSHINE_LOGIN_COOLOFF_MINUTES", 30) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "sunshine.core.middleware.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "backoffice/locked_out.html"
 AXES_VERBOSE = False
+# Never keep a submitted second-factor code (nor the password) in the attempt records.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 # Login attempts hold usernames and addresses of every county: not in the (scoped) admin.
-# Unlock with `sunshine axes_reset_username NAME`; failures are in the audit log.
 AXES_ENABLE_ADMIN = False
-# The same visitor address as the throttles and the audit log (proxy-aware).
-AXES_CLIENT_IP_CALLABLE = "sunshine.core.middleware.client_ip"
 
 # One protection for every public form (sunshine.core.publicforms, docs/public-forms.md):
 # posts to one form from one address per hour; the posts after which the picture challenge is
@@ -248,6 +259,39 @@ if Path(_CAPTCHA_FONT).is_file():
 CAPTCHA_FONT_SIZE = 30
 CAPTCHA_LENGTH = 4
 CAPTCHA_TIMEOUT = 10  # minutes a challenge may be answered in
+
+# Two-factor log-in (django-otp: an authenticator app's 6-digit code, or a one-time recovery
+# code) for every role that sees identifiers or health data (accounts.roles). On by default
+# unless SUNSHINE_DEBUG=1; SUNSHINE_REQUIRE_2FA=0 turns it off (a local demo).
+SUNSHINE_REQUIRE_2FA = env_bool("SUNSHINE_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = env("SUNSHINE_SITE_NAME", "阳光计生")
+# How long a password-checked log-in waits for its second factor.
+SUNSHINE_2FA_PENDING_SECONDS = 600
+
+# Content-Security-Policy (django-csp) on every response: scripts and stylesheets only from
+# our own static files, no inline script or event handler, no framing. Inline style
+# attributes are allowed (ECharts draws its SVG and tooltips with them; a style attribute
+# cannot run script), <style> elements are not (htmx's indicator style is in staff.css).
+# /api/docs relaxes it for Swagger UI alone (sunshine.api.views).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LANGUAGE_CODE = "zh-hans"
 # The interface is Chinese only (STYLE.md); Django's own strings follow LANGUAGE_CODE.

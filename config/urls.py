@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 
 from sunshine.api.views import api
+from sunshine.backoffice.login_views import admin_login
 
 admin.site.site_header = "阳光计生 系统管理"
 admin.site.site_title = "阳光计生"
@@ -26,6 +27,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("sunshine.messaging.urls")),
     path("captcha/", include("captcha.urls")),  # the public forms' picture challenge
+    # The admin signs in through the staff login (password, then the second factor).
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

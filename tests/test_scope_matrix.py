@@ -219,6 +219,7 @@ def value_tables(world):
         "checkitem_id": lambda: _check_item().pk,
         "followup_id": lambda: own_followup.pk,
         "pregnancy_id": lambda: own_pregnancy.pk,
+        "attempt_id": lambda: _lockout_of(world.users["village_cadre"]).pk,
     }
     other = {
         "resident_id": lambda: world.residents["other"].pk,
@@ -238,6 +239,7 @@ def value_tables(world):
         "checkitem_id": lambda: 987654321,
         "followup_id": lambda: other_followup.pk,
         "pregnancy_id": lambda: other_pregnancy.pk,
+        "attempt_id": lambda: _lockout_of(world.users["outsider"]).pk,
     }
     # 好孕好运 registration desk: institutions, slots, appointments.
     own.update(_desk_in(world, world.village, "本村"))
@@ -246,6 +248,24 @@ def value_tables(world):
     own.update(_rh_values(world, world.village))
     other.update(_rh_values(world, world.other_village))
     return own, other
+
+
+def _lockout_of(user):
+    """A locked log-in (django-axes) of `user` from one address: a fresh one each call, since
+    unlocking removes it."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    return AccessAttempt.objects.create(
+        username=user.username,
+        ip_address="203.0.113.9",
+        user_agent="scope",
+        http_accept="*/*",
+        path_info="/staff/login/",
+        get_data="",
+        post_data="",
+        failures_since_start=settings.AXES_FAILURE_LIMIT,
+    )
 
 
 def _rh_values(world, place):

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sunshine.accounts.models import User
 from sunshine.places.admin import ScopedModelAdmin
@@ -27,3 +29,9 @@ class StaffAdmin(ScopedModelAdmin, UserAdmin):
 
 # Roles are Sunshine's own (accounts.roles); Django's groups would be a second, unscoped way in.
 admin.site.unregister(Group)
+
+# django-otp's own admin pages list every authenticator key of every county, unscoped: the
+# county admin resets a member's two-factor log-in on the staff page instead (audited).
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -98,3 +98,29 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 
 def has_capability(role: str, capability: str) -> bool:
     return capability in CAPABILITIES.get(role, frozenset())
+
+
+# Two-factor log-in (django-otp) is required of every role holding one of these capabilities:
+# full identifiers, resident records, health data, the Rh registry, mobiles on the SMS desk
+# and call lists, the audit log, and running the system (staff, admin). Today that is every
+# role but the third-party observer, who reads places and the publication desk only.
+# Superusers always need it.
+TWO_FACTOR_CAPABILITIES = frozenset(
+    {
+        "people.view",
+        "people.identifiers",
+        "precheck.view",
+        "precheck.health",
+        "precheck.followup",
+        "rh.registry",
+        "sms.view",
+        "calls.work",
+        "audit.view",
+        "staff.change",
+        "admin.use",
+    }
+)
+
+
+def needs_two_factor(role: str, *, is_superuser: bool = False) -> bool:
+    return is_superuser or bool(CAPABILITIES.get(role, frozenset()) & TWO_FACTOR_CAPABILITIES)

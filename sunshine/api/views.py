@@ -1,6 +1,7 @@
 """The JSON API. Public open-data routes under /api/, staff routes under /api/staff/ (session
 login), every staff read through the same scoped selectors as the pages."""
 
+from csp.decorators import csp_update
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI, Router, Status
@@ -25,8 +26,13 @@ from sunshine.places import selectors as place_selectors
 from sunshine.precheck import api as precheck_api
 from sunshine.rhregistry import api as rh_api
 
+# Swagger UI (served from ninja's static files, not a CDN) sets inline styles and draws its
+# icons from data: URIs: its page alone gets that, scripts stay 'self' only.
+SWAGGER_CSP = csp_update({"style-src": ["'unsafe-inline'"], "style-src-elem": ["'unsafe-inline'"]})
+
 api = NinjaAPI(
     title="阳光计生 API",
+    docs_decorator=SWAGGER_CSP,
     version="1",
     urls_namespace="api",
     description="公开数据与工作人员接口。工作人员接口需先登录，数据按管辖范围限定。",

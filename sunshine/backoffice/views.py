@@ -1,12 +1,12 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from sunshine.accounts import selectors as account_selectors
+from sunshine.accounts import services as account_services
 from sunshine.accounts.access import export_start, staff_required, start_upload_job
 from sunshine.backoffice import exports as backoffice_exports
 from sunshine.backoffice import forms, selectors
@@ -15,16 +15,6 @@ from sunshine.core.errors import ServiceError
 from sunshine.places import selectors as place_selectors
 
 PAGE_SIZE = 50
-
-
-class LoginView(auth_views.LoginView):
-    template_name = "backoffice/login.html"
-    authentication_form = forms.LoginForm
-    redirect_authenticated_user = True
-
-    def get_context_data(self, **kwargs):
-        # Django's LoginView puts the request's host in `site_name`; show ours.
-        return {**super().get_context_data(**kwargs), "site_name": settings.SUNSHINE_SITE_NAME}
 
 
 def _page(request, qs):
@@ -94,13 +84,59 @@ def user_list(request):
 
 @staff_required("staff.view")
 def user_detail(request, user_id):
+    staff_user = account_selectors.user_get_for_actor(request.user, user_id)
     return render(
         request,
         "backoffice/user_detail.html",
         {
-            "staff_user": account_selectors.user_get_for_actor(request.user, user_id),
+            "staff_user": staff_user,
+            "two_factor": account_selectors.two_factor_status(staff_user),
         },
     )
+
+
+@staff_required("staff.change")
+@require_POST
+def user_two_factor_reset(request, user_id):
+    staff_user = account_selectors.user_get_for_actor(request.user, user_id)
+    try:
+        account_services.two_factor_reset(
+            actor=request.user, user=staff_user, reason=request.POST.get("reason", "")
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已重置{staff_user}的两步验证，对方下次登录时重新绑定验证器。")
+    return redirect("backoffice:user-detail", user_id=staff_user.pk)
+
+
+@staff_required("staff.change")
+def lockout_list(request):
+    return render(
+        request,
+        "backoffice/lockout_list.html",
+        {
+            "lockouts": account_selectors.lockout_list_for_actor(request.user),
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+        },
+    )
+
+
+@staff_required("staff.change")
+@require_POST
+def lockout_unlock(request, attempt_id):
+    lockout = account_selectors.lockout_get_for_actor(request.user, attempt_id)
+    try:
+        account_services.lockout_release(
+            actor=request.user, attempt=lockout.attempt, user=lockout.user
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"已解除{lockout.user}从 {lockout.attempt.ip_address} 登录的锁定。"
+        )
+    return redirect("backoffice:lockout-list")
 
 
 def _audit_rows(request):

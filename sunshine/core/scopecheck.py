@@ -16,7 +16,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 STAFF_PREFIXES = ("staff/", "api/staff/")
 # Routes that are about signing in and out, not about data.
-EXEMPT_NAMES = {"backoffice:login", "backoffice:logout"}
+# The log-in steps come before there is a signed-in user to scope.
+EXEMPT_NAMES = {
+    "backoffice:login",
+    "backoffice:login-verify",
+    "backoffice:login-enrol",
+    "backoffice:login-recovery-codes",
+    "backoffice:logout",
+}
 
 
 @dataclass

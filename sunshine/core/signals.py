@@ -25,4 +25,6 @@ def on_logout(sender, request, user, **kwargs):
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
-    audit.record(actor=None, action="auth.login_failed", object_repr=username, place_path="")
+    # A wrong second-factor code (backoffice.login_views) counts as a failed log-in too.
+    action = "auth.2fa_failed" if credentials.get("second_factor") else "auth.login_failed"
+    audit.record(actor=None, action=action, object_repr=username, place_path="")
