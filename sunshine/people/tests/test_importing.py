@@ -144,6 +144,34 @@ class TestAllOrNothing:
         wb.save(tmp_path / "fixed.xlsx")
         assert run(world.users["town_clerk"], tmp_path / "fixed.xlsx").created == 3
 
+    def test_error_file_writes_formula_like_cells_as_text_not_formulas(self, world, tmp_path):
+        # A CSV cell "=HYPERLINK(…)" must come back in the error workbook as the text typed,
+        # never as a live formula or link that Excel runs when the clerk opens the file.
+        data = rows(4)
+        data[0][0] = '=HYPERLINK("http://evil.example/","点我")'
+        data[1][0] = "+1+cmd|' /C calc'!A0"
+        data[2][0] = "@SUM(1+1)"
+        data[3][0] = "-2+3"
+        for r in data:
+            r[2] = "1"  # every row bad, so every row is in the error workbook
+        path = write_csv(tmp_path / "f.csv", data)
+        with pytest.raises(importing.ImportRefused) as exc:
+            run(world.users["town_clerk"], path)
+        ws = load_workbook(exc.value.result.error_file).active
+        names = [ws.cell(r, 3) for r in range(2, 6)]
+        assert [c.value for c in names] == [r[0] for r in data]
+        assert [c.data_type for c in names] == ["s"] * 4
+        assert all(c.quotePrefix for c in names)
+
+    def test_control_characters_in_a_csv_cell_do_not_break_the_error_file(self, world, tmp_path):
+        data = rows(1)
+        data[0][2], data[0][5] = "1", "H\x01\x1b1"
+        path = write_csv(tmp_path / "f.csv", data)
+        with pytest.raises(importing.ImportRefused) as exc:
+            run(world.users["town_clerk"], path)
+        ws = load_workbook(exc.value.result.error_file).active
+        assert ws.cell(2, 8).value == "H1"
+
     def test_partial_mode_writes_the_good_rows_and_returns_the_error_file(self, world, tmp_path):
         path, _ = self._with_three_bad_rows(tmp_path)
         result = run(world.users["town_clerk"], path, partial=True)
