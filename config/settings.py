@@ -205,6 +205,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# An .xlsx whose worksheets and shared strings unpack into more than this is refused before it
+# is read (openpyxl keeps every shared string in memory).
+SUNSHINE_XLSX_MAX_UNPACKED_MB = env_int("SUNSHINE_XLSX_MAX_UNPACKED_MB", 512)
 
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
