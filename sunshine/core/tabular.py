@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sunshine.core.text import size_text
+
 XLSX_MAGIC = b"PK\x03\x04"
 # A real workbook has a few dozen parts and its XML compresses 5–30 times; a "zip bomb" has
 # thousands of parts or a part that unpacks hundreds of times larger than it is stored.
@@ -149,10 +151,6 @@ def _open_csv(path: Path, encoding: str) -> Table:
     )
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
-
-
 def check_xlsx_size(path: Path, *, max_unpacked: int | None = None) -> None:
     """Refuse, before openpyxl reads anything, a workbook that would unpack into more than the
     limit (`SUNSHINE_XLSX_MAX_UNPACKED_MB`: worksheets plus the shared-strings table, which
@@ -183,13 +181,13 @@ def check_xlsx_size(path: Path, *, max_unpacked: int | None = None) -> None:
             info.compress_size, 1
         ):
             raise TableError(
-                f"Excel 文件中的“{info.filename}”解压后约 {_mb(info.file_size)}，是压缩后的"
+                f"Excel 文件中的“{info.filename}”解压后约 {size_text(info.file_size)}，是压缩后的"
                 f" {info.file_size // max(info.compress_size, 1)} 倍，不像正常的表格："
                 "请检查文件是否有超长的单元格，或在 Excel 中另存为新的 .xlsx 后重试。"
             )
     if unpacked > max_unpacked:
         raise TableError(
-            f"Excel 表格内容太大（解压后约 {_mb(unpacked)}，上限 {_mb(max_unpacked)}）："
+            f"Excel 表格内容太大（解压后约 {size_text(unpacked)}，上限 {size_text(max_unpacked)}）："
             "请删除多余的行、列和超长的单元格，或拆分成几个文件，也可另存为 CSV 后导入。"
         )
 
