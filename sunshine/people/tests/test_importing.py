@@ -78,6 +78,20 @@ class TestEncodingsAndFormats:
         )
         assert run(world.users["town_clerk"], path).created == 4
 
+    def test_invisible_characters_are_stripped_from_imported_names(self, world, tmp_path):
+        # A name with a right-to-left override would show reversed on every list and notice.
+        data = rows(2)
+        data[0][0], data[1][0] = "\u202e张\u200b三", "李\u2066四\u2069"
+        data[0][5] = "H\u200b9"
+        run(world.users["town_clerk"], write_csv(tmp_path / "r.csv", data))
+        names = set(
+            Resident.objects.filter(id_number__in=[data[0][2], data[1][2]]).values_list(
+                "name", flat=True
+            )
+        )
+        assert names == {"张三", "李四"}
+        assert Household.objects.filter(number="H9").exists()
+
 
 class TestIdempotence:
     def test_reimporting_the_same_file_updates_instead_of_duplicating(self, world, tmp_path):
@@ -312,13 +326,15 @@ class TestRules:
 
 
 class TestCopyText:
-    def test_backslashes_tabs_and_newlines_survive_the_bulk_write(self, world, tmp_path):
+    def test_backslashes_survive_the_bulk_write_and_a_name_is_one_line(self, world, tmp_path):
+        # A backslash is COPY's escape character; a tab or line break in a name becomes a
+        # space (core.text.clean_text), so a name never spans lines on a list or a notice.
         data = rows(2)
         data[0][0] = "张\\三\t甲"
         data[1][0] = "李\n四"
         run(world.users["town_clerk"], write_csv(tmp_path / "r.csv", data))
-        assert Resident.objects.get(id_number=data[0][2]).name == "张\\三\t甲"
-        assert Resident.objects.get(id_number=data[1][2]).name == "李\n四"
+        assert Resident.objects.get(id_number=data[0][2]).name == "张\\三 甲"
+        assert Resident.objects.get(id_number=data[1][2]).name == "李 四"
 
     def test_copy_field_formats_null_dates_and_escapes(self):
         assert importing.copy_field(None) == "\\N"
