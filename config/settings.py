@@ -167,6 +167,7 @@ MIDDLEWARE = [
     # Above the board cache, so that boards answered from the cache carry the policy too.
     "csp.middleware.CSPMiddleware",
     "sunshine.core.middleware.NoStoreMiddleware",
+    "sunshine.core.middleware.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sunshine.portal.middleware.BoardCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -310,6 +311,12 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# An .xlsx whose worksheets and shared strings unpack into more than this is refused before it
+# is read (openpyxl keeps every shared string in memory).
+SUNSHINE_XLSX_MAX_UNPACKED_MB = env_int("SUNSHINE_XLSX_MAX_UNPACKED_MB", 512)
+# Request bodies over these are refused from Content-Length, before they are read (413).
+SUNSHINE_MAX_UPLOAD_MB = env_int("SUNSHINE_MAX_UPLOAD_MB", 200)  # staff pages and staff API
+SUNSHINE_MAX_PUBLIC_BODY_KB = env_int("SUNSHINE_MAX_PUBLIC_BODY_KB", 2048)  # everything else
 
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:

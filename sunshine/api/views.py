@@ -5,8 +5,9 @@ from csp.decorators import csp_update
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI, Router, Status
+from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import django_auth
 
 from sunshine.accounts.models import User
@@ -21,6 +22,7 @@ from sunshine.api.schemas import (
 )
 from sunshine.backoffice import selectors as office_selectors
 from sunshine.core.errors import ServiceError
+from sunshine.core.paging import LimitOffset, ObjectId
 from sunshine.places import scoping
 from sunshine.places import selectors as place_selectors
 from sunshine.precheck import api as precheck_api
@@ -66,10 +68,22 @@ def invalid_request(request, exc):
         loc = ".".join(
             str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")
         )
-        parts.append(f"{loc or '请求'}：{FIELD_ERRORS.get(err.get('type'), '格式不对')}")
+        ctx = err.get("ctx") or {}
+        if err.get("type") == "less_than_equal":
+            reason = f"不能大于 {ctx.get('le')}"
+        elif err.get("type") == "greater_than_equal":
+            reason = f"不能小于 {ctx.get('ge')}"
+        else:
+            reason = FIELD_ERRORS.get(err.get("type"), "格式不对")
+        parts.append(f"{loc or '请求'}：{reason}")
     return api.create_response(
         request, {"detail": "请求参数有误。" + "；".join(parts), "errors": exc.errors}, status=422
     )
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return api.create_response(request, {"detail": "请先登录工作人员账号。"}, status=401)
 
 
 @api.exception_handler(ServiceError)
@@ -160,7 +174,7 @@ def _open_items(place: str, category: str):
         "标题、摘要、正文和表格中的身份证号码、手机号码已隐去部分数字。"
     ),
 )
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def open_items(request, place: str = "", category: str = ""):
     return _MappedPage(_open_items(place, category), _open_item)
 
@@ -236,7 +250,7 @@ def me(request):
 
 
 @staff.get("/places", response=list[PlaceOut], summary="管辖范围内的地方")
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def staff_places(request, level: str = "", q: str = ""):
     _require(request.user, "places.view")
     return place_selectors.place_list_for_actor(request.user, level=level, q=q)
@@ -249,14 +263,14 @@ def staff_place(request, place_code: str):
 
 
 @staff.get("/audit", response=list[AuditOut], summary="审计日志")
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def staff_audit(request, action: str = ""):
     _require(request.user, "audit.view")
     return office_selectors.audit_search_for_actor(request.user, action=action)
 
 
 @staff.get("/audit/{audit_id}", response=AuditOut, summary="一条审计记录")
-def staff_audit_entry(request, audit_id: int):
+def staff_audit_entry(request, audit_id: ObjectId):
     _require(request.user, "audit.view")
     return office_selectors.audit_get_for_actor(request.user, audit_id)
 
@@ -280,7 +294,7 @@ def _resident_out(r, full: bool) -> dict:
 
 
 @staff.get("/residents", response=list[ResidentOut], summary="管辖范围内的居民（无权限时号码打码）")
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def staff_residents(request, q: str = "", place: str = "", status: str = ""):
     from sunshine.people import selectors as people_selectors
 
@@ -322,7 +336,7 @@ class _MappedPage:
 
 
 @staff.get("/residents/{resident_id}", response=ResidentOut, summary="一位居民")
-def staff_resident(request, resident_id: int):
+def staff_resident(request, resident_id: ObjectId):
     from sunshine.people import selectors as people_selectors
 
     _require(request.user, "people.view")
@@ -348,3 +362,72 @@ api.add_router("/", public)
 api.add_router("/staff", staff)
 api.add_router("/staff/precheck", precheck_api.router)
 api.add_router("/staff/rh", rh_api.router)
+
+
+ERROR_ANSWERS = {
+    400: "请求被拒绝：detail 用中文说明原因",
+    401: "未登录：请先登录工作人员账号",
+    403: "您的角色不能使用这个接口",
+    404: "没有找到，或不在您的管辖范围内",
+    422: "参数格式或取值范围有误：detail 用中文指明哪个参数",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+# Query parameters that name an object: an unknown one is a 404, like a path parameter.
+OBJECT_PARAMS = {"place", "place_code", "near_code", "slot_id"}
+
+
+def _param_names(op) -> set[str]:
+    names = set()
+    for model in op.models:
+        for field in model.model_fields.values():
+            annotation = getattr(field.annotation, "model_fields", None)
+            names.update(annotation or ())
+        names.update(model.model_fields)
+    return names
+
+
+def error_answers(path: str, op, *, staff: bool) -> set[int]:
+    """The error answers a route really gives, from what it declares: its parameters are
+    validated (422), a path or object parameter may name nothing in scope (404), staff routes
+    need a session (401) and a capability (403, except /me), a write may be refused (400)."""
+    codes = set()
+    names = _param_names(op)
+    if op.models:
+        codes.add(422)
+    if "{" in path or names & OBJECT_PARAMS:
+        codes.add(404)
+    if staff:
+        codes.add(401)
+        if path != "/me":
+            codes.add(403)
+    if "POST" in op.methods or "year" in names:
+        codes.add(400)
+    return codes
+
+
+def _document_error_answers() -> None:
+    """Each route's OpenAPI entry lists the 400/401/403/404/422 answers it gives, with the
+    {"detail": …} body every error handler above writes."""
+    routers = [(public, False), (staff, True), (precheck_api.router, True), (rh_api.router, True)]
+    for router, is_staff in routers:
+        for path, path_view in router.path_operations.items():
+            for op in path_view.operations:
+                declared = set(op.response_models or {})
+                responses = {
+                    code: {
+                        "description": ERROR_ANSWERS[code],
+                        "content": {"application/json": {"schema": ERROR_SCHEMA}},
+                    }
+                    for code in sorted(error_answers(path, op, staff=is_staff))
+                    if code not in declared
+                }
+                extra = dict(op.openapi_extra or {})
+                extra["responses"] = {**responses, **extra.get("responses", {})}
+                op.openapi_extra = extra
+
+
+_document_error_answers()

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import escape_uri_path
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from sunshine.core import jobs
@@ -63,15 +65,29 @@ def csv_response(
     return response
 
 
-def _as_text_if_formula(ws, value):
-    """openpyxl turns any string starting with "=" into a live formula: keep it as text."""
-    if isinstance(value, str) and value.startswith("="):
-        from openpyxl.cell import WriteOnlyCell
+def xlsx_cell(ws, value):
+    """One cell for a write-only sheet that Excel never runs and openpyxl can always write.
 
+    openpyxl stores any text starting with "=" as a live formula; text starting with + - @,
+    a tab or a carriage return is stored as text but Excel evaluates it once a clerk edits the
+    cell. Such text is written as a text cell with Excel's "quote prefix" (shown as typed,
+    kept as text on editing), so the value itself is unchanged and can be imported again.
+    Control characters that the file format cannot hold are dropped rather than failing."""
+    if not isinstance(value, str):
+        return value
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_START):
         cell = WriteOnlyCell(ws, value=value)
         cell.data_type = "s"
+        cell.quotePrefix = True
         return cell
     return value
+
+
+def xlsx_row(ws, values: Iterable) -> list:
+    """A row for `ws.append`, every cell through `xlsx_cell`."""
+    return [xlsx_cell(ws, v) for v in values]
 
 
 def xlsx_write(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "数据", out=None):
@@ -79,16 +95,16 @@ def xlsx_write(headers: Sequence[str], rows: Iterable[Sequence], *, title: str =
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
     bold = Font(bold=True)
-    from openpyxl.cell import WriteOnlyCell
-
     header_cells = []
     for h in headers:
-        cell = WriteOnlyCell(ws, value=h)
+        cell = xlsx_cell(ws, h)
+        if not hasattr(cell, "data_type"):
+            cell = WriteOnlyCell(ws, value=cell)
         cell.font = bold
         header_cells.append(cell)
     ws.append(header_cells)
     for row in rows:
-        ws.append([_as_text_if_formula(ws, v) for v in row])
+        ws.append(xlsx_row(ws, row))
     out = out if out is not None else tempfile.TemporaryFile()
     wb.save(out)
     out.seek(0)

@@ -2,8 +2,10 @@ import functools
 import ipaddress
 
 from django.conf import settings
+from django.http import HttpResponse
 
 from sunshine.core import context
+from sunshine.core.text import size_text
 
 
 @functools.lru_cache(maxsize=8)
@@ -103,12 +105,15 @@ class DatabaseBusyMiddleware:
         return None
 
 
+STAFF_PREFIXES = ("/staff/", "/api/staff/", "/admin/")
+
+
 class NoStoreMiddleware:
     """Staff pages and the staff API show full names, ID numbers and mobile numbers: no browser
     cache, back button or shared proxy may keep a copy (Cache-Control: no-store on every
     response under these prefixes, errors and redirects too)."""
 
-    PREFIXES = ("/staff/", "/api/staff/", "/admin/")
+    PREFIXES = STAFF_PREFIXES
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -120,3 +125,40 @@ class NoStoreMiddleware:
         if request.path_info.startswith(self.PREFIXES):
             add_never_cache_headers(response)
         return response
+
+
+def upload_limit(path: str) -> int:
+    """The largest request body, in bytes, accepted at `path`: staff pages take spreadsheets and
+    attachments (`SUNSHINE_MAX_UPLOAD_MB`); public pages only take short forms and SMS pushes
+    (`SUNSHINE_MAX_PUBLIC_BODY_KB`)."""
+    if path.startswith(STAFF_PREFIXES):
+        return settings.SUNSHINE_MAX_UPLOAD_MB * 1024 * 1024
+    return settings.SUNSHINE_MAX_PUBLIC_BODY_KB * 1024
+
+
+class UploadLimitMiddleware:
+    """Refuses a request whose declared `Content-Length` is over the limit with a Chinese 413
+    page, before anything reads the body: Django would otherwise stream every uploaded file of a
+    multipart body to disk, for any POST, before a view could look at it. A body without a
+    length is read by Django as empty, so the declared length is the whole story. Placed
+    before the CSRF middleware, which reads the form."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = upload_limit(request.path_info)
+        if length > limit:
+            from django.template.loader import render_to_string
+
+            html = render_to_string(
+                "413.html", {"limit": size_text(limit), "size": size_text(length)}, request=request
+            )
+            response = HttpResponse(html, status=413)
+            response["Connection"] = "close"
+            return response
+        return self.get_response(request)

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sunshine.core.text import size_text
+
 XLSX_MAGIC = b"PK\x03\x04"
+# A real workbook has a few dozen parts and its XML compresses 5–30 times; a "zip bomb" has
+# thousands of parts or a part that unpacks hundreds of times larger than it is stored.
+XLSX_MAX_ENTRIES = 2000
+XLSX_MAX_RATIO = 200  # checked on parts of more than XLSX_RATIO_FLOOR bytes
+XLSX_RATIO_FLOOR = 1024 * 1024
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old .xls
 
 
@@ -144,9 +151,51 @@ def _open_csv(path: Path, encoding: str) -> Table:
     )
 
 
+def check_xlsx_size(path: Path, *, max_unpacked: int | None = None) -> None:
+    """Refuse, before openpyxl reads anything, a workbook that would unpack into more than the
+    limit (`SUNSHINE_XLSX_MAX_UNPACKED_MB`: worksheets plus the shared-strings table, which
+    openpyxl holds in memory whole), that has too many parts, or a part compressed suspiciously
+    well. The sizes are the zip directory's own; Python's zipfile never unpacks a part past its
+    recorded size, so a file cannot lie its way through."""
+    if max_unpacked is None:
+        from django.conf import settings
+
+        max_unpacked = settings.SUNSHINE_XLSX_MAX_UNPACKED_MB * 1024 * 1024
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise TableError(
+            f"Excel 文件已损坏或不是 .xlsx 格式（{exc.__class__.__name__}）。"
+        ) from None
+    if len(infos) > XLSX_MAX_ENTRIES:
+        raise TableError(
+            f"Excel 文件内部有 {len(infos)} 个部件，不像正常的表格：请在 Excel 中另存为新的 .xlsx 后重试。"
+        )
+    unpacked = 0
+    for info in infos:
+        name = info.filename.lower()
+        if name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml":
+            unpacked += info.file_size
+        if info.file_size > XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise TableError(
+                f"Excel 文件中的“{info.filename}”解压后约 {size_text(info.file_size)}，是压缩后的"
+                f" {info.file_size // max(info.compress_size, 1)} 倍，不像正常的表格："
+                "请检查文件是否有超长的单元格，或在 Excel 中另存为新的 .xlsx 后重试。"
+            )
+    if unpacked > max_unpacked:
+        raise TableError(
+            f"Excel 表格内容太大（解压后约 {size_text(unpacked)}，上限 {size_text(max_unpacked)}）："
+            "请删除多余的行、列和超长的单元格，或拆分成几个文件，也可另存为 CSV 后导入。"
+        )
+
+
 def _open_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook
 
+    check_xlsx_size(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
-from sunshine.core import audit
+from sunshine.core import audit, exports
 from sunshine.core.errors import ServiceError
 from sunshine.core.tabular import TableError, column_map, open_table
 from sunshine.people import rules
@@ -97,7 +97,10 @@ class ErrorBook:
         self.wb = Workbook(write_only=True)
         self.ws = self.wb.create_sheet("错误行")
         bold, fill = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
-        head = [WriteOnlyCell(self.ws, value=h) for h in ["原行号", "错误说明", *self.headers]]
+        head = [
+            WriteOnlyCell(self.ws, value=exports.xlsx_cell(self.ws, h) if h else h)
+            for h in ["原行号", "错误说明", *self.headers]
+        ]
         for c in head:
             c.font = bold
         head[1].fill = fill
@@ -108,7 +111,8 @@ class ErrorBook:
             self._open()
         self.count += 1
         text = "；".join(f"{col}：{reason}" for col, reason in errors)
-        self.ws.append([row_no, text, *cells[: len(self.headers)]])
+        # The clerk's own cells, as text: a cell "=HYPERLINK(…)" must not come back as a link.
+        self.ws.append(exports.xlsx_row(self.ws, [row_no, text, *cells[: len(self.headers)]]))
         for col, reason in errors:
             if len(self.kept) < KEEP_ERRORS:
                 self.kept.append({"row": row_no, "column": col, "reason": reason})

@@ -6,6 +6,7 @@ Every error names the column (its Chinese header) and the reason.
 import datetime as dt
 from dataclasses import dataclass
 
+from sunshine.core.text import clean_text
 from sunshine.core.validators import ID_CHECK, ID_WEIGHTS
 
 # field → accepted headers (first is the template's header)
@@ -116,7 +117,7 @@ def clean_resident(
     `scope_prefix` is the path the actor may write under ("" = everything, None = nothing)."""
     errors: list[tuple[str, str]] = []
     out: dict = {}
-    name = raw.get("name", "").strip()
+    name = clean_text(raw.get("name", ""))
     if not name:
         errors.append((HEADERS["name"], "不能为空"))
     elif len(name) > 50:
@@ -189,7 +190,7 @@ def clean_resident(
         errors.append((HEADERS["status"], "应填“在册”“迁出”或“死亡”"))
     out["status"] = status
 
-    household = raw.get("household_number", "").strip()
+    household = clean_text(raw.get("household_number", ""))
     if len(household) > 32:
         errors.append((HEADERS["household_number"], "超过32个字符"))
     out["household_number"] = household

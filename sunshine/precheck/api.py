@@ -5,12 +5,13 @@ import json
 
 from django.core.exceptions import BadRequest, PermissionDenied
 from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import django_auth
 from pydantic import ValidationError
 
 from sunshine.core.errors import ServiceError
 from sunshine.core.masking import mask_id_number, mask_mobile
+from sunshine.core.paging import LimitOffset, ObjectId
 from sunshine.precheck import content, followups, health, selectors, services, stats
 from sunshine.precheck import results as results_services
 
@@ -57,7 +58,7 @@ class AssessmentOut(Schema):
 
 
 class ResultsOut(Schema):
-    registration_id: int
+    registration_id: ObjectId
     number: str
     status: str
     results: list[ResultOut]
@@ -119,7 +120,7 @@ def _results_out(record) -> dict:
     response=ResultsOut,
     summary="一对夫妇的检查结果和风险评估（健康信息，记入审计日志）",
 )
-def results_get(request, registration_id: int):
+def results_get(request, registration_id: ObjectId):
 
     _need(request, "precheck.health")
     registration = selectors.registration_get_for_actor(request.user, registration_id)
@@ -133,7 +134,7 @@ def results_get(request, registration_id: int):
     description="item 为项目代码或序号，subject 为 F（女方）或 M（男方）。数值项目和血型的"
     "异常标记按参考范围和Rh判定，可不填；填了须与判定一致。",
 )
-def results_post(request, registration_id: int, payload: ResultsIn):
+def results_post(request, registration_id: ObjectId, payload: ResultsIn):
 
     _need(request, "precheck.health")
     registration = selectors.registration_get_for_actor(request.user, registration_id, write=True)
@@ -165,7 +166,7 @@ def results_post(request, registration_id: int, payload: ResultsIn):
 
 class FollowUpOut(Schema):
     id: int
-    registration_id: int
+    registration_id: ObjectId
     registration_number: str
     kind: str
     kind_label: str
@@ -174,7 +175,7 @@ class FollowUpOut(Schema):
     woman_name: str
     mobile: str  # masked
     place_code: str
-    call_task_id: int | None = None
+    call_task_id: ObjectId | None = None
     reached: bool | None = None
     done_at: _dt.datetime | None = None
 
@@ -219,7 +220,7 @@ def _followup_out(f) -> dict:
 
 
 @router.get("/followups", response=list[FollowUpOut], summary="管辖范围内的随访（待随访的在前）")
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def followups_list(request, kind: str = "", status: str = "open", due: str = ""):
 
     _need(request, "precheck.followup")
@@ -261,7 +262,7 @@ class FollowUpRecordOut(Schema):
     response=FollowUpRecordOut,
     summary="一条随访的记录（已记录的答复属于健康信息，读取记入审计日志）",
 )
-def followup_record_get(request, followup_id: int):
+def followup_record_get(request, followup_id: ObjectId):
 
     _need(request, "precheck.followup")
     f = followups.followup_get_for_actor(request.user, followup_id)
@@ -289,7 +290,7 @@ def followup_record_get(request, followup_id: int):
         }
     },
 )
-def followup_record_api(request, followup_id: int):
+def followup_record_api(request, followup_id: ObjectId):
 
     _need(request, "precheck.followup")
     f = followups.followup_get_for_actor(request.user, followup_id, write=True)
@@ -349,7 +350,7 @@ class RegistrationIn(Schema):
     consent_data: bool
     consent_sms: bool = False
     planned_month: _dt.date | None = None
-    slot_id: int | None = None
+    slot_id: ObjectId | None = None
 
 
 class RegistrationErrorOut(Schema):
@@ -359,7 +360,7 @@ class RegistrationErrorOut(Schema):
 
 class SlotOut(Schema):
     id: int
-    institution_id: int
+    institution_id: ObjectId
     institution: str
     address: str
     starts_at: _dt.datetime
@@ -425,7 +426,7 @@ def _slot_out(s) -> dict:
     response=list[RegistrationOut],
     summary="管辖范围内的孕前优生登记（号码打码）",
 )
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def registrations_list(request, q: str = "", status: str = "", place: str = ""):
 
     _need(request, "precheck.view")
@@ -438,7 +439,7 @@ def registrations_list(request, q: str = "", status: str = "", place: str = ""):
     response=RegistrationOut,
     summary="一对夫妇的登记和当前预约（号码打码）",
 )
-def registration_get(request, registration_id: int):
+def registration_get(request, registration_id: ObjectId):
 
     _need(request, "precheck.view")
     reg = selectors.registration_get_for_actor(request.user, registration_id)
@@ -475,7 +476,7 @@ def registration_post(request, payload: RegistrationIn):
 
 
 @router.get("/slots", response=list[SlotOut], summary="可预约的时段（管辖范围内的服务机构）")
-@paginate(LimitOffsetPagination)
+@paginate(LimitOffset)
 def slots_list(request):
 
     _need(request, "precheck.view")

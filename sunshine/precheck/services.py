@@ -24,6 +24,7 @@ from django.utils import timezone
 from sunshine.accounts import roles
 from sunshine.core import audit
 from sunshine.core.errors import ServiceError
+from sunshine.core.text import clean_text
 from sunshine.core.validators import id_number_sex, validate_id_number, validate_mobile
 from sunshine.places import rules as place_rules
 from sunshine.places import scoping
@@ -105,7 +106,8 @@ def _require_write(actor, path: str, capability: str) -> None:
 
 
 def _clean(value: str | None) -> str:
-    return (value or "").strip()
+    """Names, addresses and short notes, without invisible characters (core.text)."""
+    return clean_text(value)
 
 
 # -- registration --------------------------------------------------------------------------

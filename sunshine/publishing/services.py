@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from sunshine.core import audit, identifiers
 from sunshine.core.errors import ServiceError
+from sunshine.core.text import clean_text
 from sunshine.places import scoping
 from sunshine.places.models import Place
 from sunshine.publishing import rules
@@ -65,8 +66,10 @@ def _clean_table(table) -> tuple[dict, Counter]:
     the column's header or by the cell's content), and how many of each were masked."""
     if not table:
         return {}, Counter()
-    headers = [str(h)[:60] for h in table.get("headers", [])][:20]
-    rows = [[str(c)[:200] for c in row][: len(headers)] for row in table.get("rows", [])][:2000]
+    headers = [clean_text(str(h))[:60] for h in table.get("headers", [])][:20]
+    rows = [
+        [clean_text(str(c))[:200] for c in row][: len(headers)] for row in table.get("rows", [])
+    ][:2000]
     return identifiers.mask_table({"headers": headers, "rows": rows} if headers else {})
 
 
@@ -110,7 +113,8 @@ def item_preview(
     """What the public would read of a draft, without saving anything: refused like
     item_create when a free text holds a full ID or mobile number, the table masked as it
     would be stored, and what was masked ("3 个身份证号码、1 个手机号码")."""
-    title, summary, body = (title or "").strip(), (summary or "").strip(), (body or "").strip()
+    title = clean_text(title)
+    summary, body = clean_text(summary, multiline=True), clean_text(body, multiline=True)
     _check_public_text(
         title=title,
         summary=summary,
@@ -178,15 +182,16 @@ def item_create(
         raise ServiceError("只能在您管辖的地方发布。", field="place")
     if not place.is_publication_level and place.level not in ("province", "city"):
         raise ServiceError(f"{place.name} 不是公开层级。", field="place")
-    title = (title or "").strip()
+    title, spokesperson = clean_text(title), clean_text(spokesperson)
+    # cleaned before the identifier check: an invisible character inside a number hides it
+    summary = clean_text(summary or "", multiline=True)
+    body = clean_text(body or "", multiline=True)
     if not title:
         raise ServiceError("标题不能为空。", field="title")
-    _check_public_text(
-        title=title, summary=summary or "", body=body or "", spokesperson=spokesperson
-    )
+    _check_public_text(title=title, summary=summary, body=body, spokesperson=spokesperson)
     table, masked = _clean_table(table)
     kind = kind or (rules.KIND_NOTICE if category.is_notice else rules.KIND_DISCLOSURE)
-    if kind == rules.KIND_STATEMENT and not spokesperson.strip():
+    if kind == rules.KIND_STATEMENT and not spokesperson:
         raise ServiceError("发言人声明须写明发言人。", field="spokesperson")
     if publish_at and expires_at and expires_at <= publish_at:
         raise ServiceError("下架时间应晚于发布时间。", field="expires_at")
@@ -197,7 +202,7 @@ def item_create(
         place=place,
         place_path=place.path,
         target_levels=_validate_levels(place, levels),
-        spokesperson=spokesperson.strip(),
+        spokesperson=spokesperson,
         publish_at=publish_at,
         expires_at=expires_at,
         created_by=actor,
@@ -208,8 +213,8 @@ def item_create(
         item=item,
         number=1,
         title=title[:200],
-        summary=(summary or "").strip()[:300],
-        body=(body or "").strip(),
+        summary=summary[:300],
+        body=body,
         table=table,
         created_by=actor,
     )
@@ -251,9 +256,9 @@ def item_update_draft(
         raise ServiceError("只有草稿可以修改。")
     version = _editable_version(item)
     version.title, version.summary, version.body = (
-        title.strip()[:200],
-        summary.strip()[:300],
-        body.strip(),
+        clean_text(title)[:200],
+        clean_text(summary, multiline=True)[:300],
+        clean_text(body, multiline=True),
     )
     version.table, masked = _clean_table(table)
     if not version.title:
@@ -415,19 +420,23 @@ def item_correct(
     _need_scope(actor, item, write=False)
     if item.status != rules.PUBLISHED:
         raise ServiceError("只有已发布的事项可以更正。")
-    if not change_note.strip():
+    change_note = clean_text(change_note, multiline=True)
+    if not change_note:
         raise ServiceError("请写明更正说明，公众会在版本记录中看到。", field="change_note")
+    title = clean_text(title or "")
+    summary = clean_text(summary or "", multiline=True)
+    body = clean_text(body or "", multiline=True)
     _check_public_text(title=title, summary=summary, body=body, change_note=change_note)
     table, masked = _clean_table(table)
     number = item.versions.count() + 1
     version = ItemVersion.objects.create(
         item=item,
         number=number,
-        title=title.strip()[:200] or item.current.title,
-        summary=summary.strip()[:300],
-        body=body.strip(),
+        title=title[:200] or item.current.title,
+        summary=summary[:300],
+        body=body,
         table=table,
-        change_note=change_note.strip()[:300],
+        change_note=change_note[:300],
         created_by=actor,
         published_at=now,
     )
@@ -455,9 +464,10 @@ def item_correct(
 def item_withdraw(*, actor, item: Item, reason: str) -> Item:
     _need_scope(actor, item, write=False)
     _transition(actor, item, rules.WITHDRAWN)
-    if not reason.strip():
+    reason = clean_text(reason, multiline=True)
+    if not reason:
         raise ServiceError("撤回时请写明原因。", field="reason")
-    item.status, item.review_note = rules.WITHDRAWN, reason.strip()[:300]
+    item.status, item.review_note = rules.WITHDRAWN, reason[:300]
     item.save(update_fields=["status", "review_note", "updated_at"])
     bump_generation()
     audit.record(actor=actor, action="item.withdraw", obj=item, reason=reason)
@@ -493,16 +503,17 @@ def entry_add(
     if resident is not None:
         name, id_number = resident.name, resident.id_number
         place_name = place_name or resident.place.name
-    if not name.strip():
+    name, place_name, matter = clean_text(name), clean_text(place_name), clean_text(matter)
+    if not name:
         raise ServiceError("姓名不能为空。", field="name")
     _check_public_text(name=name, place_name=place_name, matter=matter)
     entry = ListEntry.objects.create(
         version=version,
         resident=resident,
-        name=name.strip()[:50],
-        id_number=id_number.strip().upper()[:18],
-        place_name=place_name.strip()[:100],
-        matter=matter.strip()[:200],
+        name=name[:50],
+        id_number=clean_text(id_number).upper()[:18],
+        place_name=place_name[:100],
+        matter=matter[:200],
         position=version.entries.count() + 1,
     )
     audit.record(actor=actor, action="item.entry_add", obj=item, object_repr=str(item))
@@ -534,7 +545,7 @@ def attachment_add(*, actor, item: Item, upload, title: str) -> Attachment:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    title = (title or "").strip()[:120] or "附件"
+    title = clean_text(title)[:120] or "附件"
     _check_public_text(labels={"title": "附件名称"}, title=title)
     attachment = Attachment(
         version=version,
@@ -571,7 +582,7 @@ def objection_file(
         raise ServiceError("这个事项不是正在进行的公示，不能提出异议。")
     if not rules.notice_is_open(item.notice_ends_at, now):
         raise ServiceError("公示期已经结束，不能再提出异议。如有问题请拨打监督电话。")
-    text = (text or "").strip()
+    text = clean_text(text, multiline=True)
     if len(text) < 5:
         raise ServiceError("请写明异议的内容和理由（至少5个字）。", field="text")
     if len(text) > 2000:
@@ -588,8 +599,8 @@ def objection_file(
         item_path=item.place_path,
         tracking_code=rules.tracking_code(),
         created_at=now,
-        name=name.strip()[:50],
-        phone=phone.strip()[:20],
+        name=clean_text(name)[:50],
+        phone=clean_text(phone)[:20],
         text=text,
         ip=ip,
         channel=channel,
@@ -685,7 +696,7 @@ def objection_answer(
     _need(actor, "publishing.answer")
     if actor is not None and not scoping.path_in_scope(actor, objection.item_path):
         raise ServiceError("这条异议不在您的管辖范围内。")
-    answer = (answer or "").strip()
+    answer = clean_text(answer, multiline=True)
     if len(answer) < 5:
         raise ServiceError("请写明答复内容（至少5个字）。", field="answer")
     _check_public_text(answer=answer)
@@ -718,10 +729,11 @@ def notice_finalise(*, actor, item: Item, outcome: str, now: dt.datetime | None 
     )
     if reason:
         raise ServiceError(reason)
-    if not outcome.strip():
+    outcome = clean_text(outcome, multiline=True)
+    if not outcome:
         raise ServiceError("请写明公示结果。", field="outcome")
     _check_public_text(outcome=outcome)
-    item.outcome, item.finalised_at = outcome.strip()[:2000], now
+    item.outcome, item.finalised_at = outcome[:2000], now
     item.save(update_fields=["outcome", "finalised_at", "updated_at"])
     bump_generation()
     audit.record(
@@ -731,8 +743,8 @@ def notice_finalise(*, actor, item: Item, outcome: str, now: dt.datetime | None 
 
 
 def _clean_category(category: Category) -> None:
-    category.name = category.name.strip()
-    category.description = category.description.strip()
+    category.name = clean_text(category.name)
+    category.description = clean_text(category.description)
     if not category.name:
         raise ServiceError("类别名称不能为空。", field="name")
     if category.notice_days > 90:

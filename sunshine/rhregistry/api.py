@@ -10,6 +10,7 @@ from ninja import Router, Schema
 from ninja.security import SessionAuth
 
 from sunshine.core.masking import mask_id_number, mask_mobile, mask_name
+from sunshine.core.paging import Limit, ObjectId, Offset
 from sunshine.rhregistry import rules, selectors, services
 
 MAX_LIMIT = 100
@@ -77,7 +78,7 @@ class SearchLogOut(Schema):
 
 
 class SearchOut(Schema):
-    search_id: int
+    search_id: ObjectId
     patient: str
     result_count: int
     note: str
@@ -103,7 +104,7 @@ def _out(d) -> dict:
 
 
 @router.get("/donors", response=DonorPage, summary="管辖范围内的在册志愿者（号码打码）")
-def donors(request, abo: str = "", place: str = "", limit: int = 50, offset: int = 0):
+def donors(request, abo: str = "", place: str = "", limit: Limit = 50, offset: Offset = 0):
     _require(request)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     qs = selectors.donor_list_for_actor(request.user, abo=abo, place_code=place)
@@ -120,13 +121,13 @@ def donors(request, abo: str = "", place: str = "", limit: int = 50, offset: int
 
 
 @router.get("/donors/{donor_id}", response=DonorOut, summary="一位志愿者（号码打码）")
-def donor(request, donor_id: int):
+def donor(request, donor_id: ObjectId):
     _require(request)
     return _out(selectors.donor_get_for_actor(request.user, donor_id, reason="api"))
 
 
 @router.get("/search", response=list[SearchLogOut], summary="查询记录（最近的在前）")
-def search_log(request, limit: int = 50, offset: int = 0):
+def search_log(request, limit: Limit = 50, offset: Offset = 0):
     _require(request)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     rows = selectors.search_list_for_actor(request.user)[offset : offset + limit]

@@ -24,6 +24,7 @@ from django.utils import timezone
 from sunshine.core import audit
 from sunshine.core import validators as v
 from sunshine.core.errors import ServiceError
+from sunshine.core.text import clean_text
 from sunshine.messaging import rules as sms_rules
 from sunshine.messaging import services as sms_services
 from sunshine.places import scoping
@@ -87,7 +88,7 @@ def donor_register(
 ) -> Donor:
     """`actor=None`: the volunteer registers themselves on the public page."""
     now = now or timezone.now()
-    name = (name or "").strip()
+    name = clean_text(name)
     if not name:
         raise ServiceError("请填写姓名。", field="name")
     if len(name) > 50:
@@ -119,7 +120,7 @@ def donor_register(
         birth_date=birth,
         abo=abo,
         rhd=rhd,
-        rh_note=(rh_note or "").strip()[:100],
+        rh_note=clean_text(rh_note)[:100],
         place=place,
         place_path=place.path,
         consent_at=now,
@@ -185,7 +186,7 @@ def donor_withdraw(
         raise ServiceError("这位志愿者不在您的管辖范围内。")
     if not donor.is_active:
         raise ServiceError("这份登记已经撤回了。")
-    reason = (reason or "").strip()[:200] or ("本人撤回" if actor is None else "工作人员代为撤回")
+    reason = clean_text(reason)[:200] or ("本人撤回" if actor is None else "工作人员代为撤回")
     cancelled = []
     for req in ContactRequest.objects.select_for_update().filter(
         donor=donor, status=ContactRequest.PENDING
@@ -242,7 +243,7 @@ def donor_withdraw_public(*, id_number: str, mobile: str, now: dt.datetime | Non
 
 
 def _phone(value: str) -> str:
-    value = (value or "").strip().replace(" ", "")
+    value = clean_text(value).replace(" ", "")
     if not (6 <= len(value) <= 20) or not set(value) <= set("0123456789-"):
         raise ServiceError(
             "联系电话应为手机号或带区号的固定电话（只含数字和“-”）。", field="contact_phone"
@@ -271,10 +272,10 @@ def donor_search(
         raise ServiceError("请选择患者的RhD血型。", field="patient_rhd")
     if place is None or not scoping.path_in_scope(actor, place.path):
         raise ServiceError("请在您的管辖范围内选择查找范围。", field="place")
-    hospital = (hospital or "").strip()
+    hospital = clean_text(hospital)
     if not hospital:
         raise ServiceError("请填写用血医院。", field="hospital")
-    patient_ref = (patient_ref or "").strip()
+    patient_ref = clean_text(patient_ref)
     if not patient_ref:
         raise ServiceError("请填写患者床号或住院号（不要写姓名），以备核查。", field="patient_ref")
     contact_phone = _phone(contact_phone)
@@ -299,7 +300,7 @@ def donor_search(
         hospital=hospital[:60],
         contact_phone=contact_phone,
         patient_ref=patient_ref[:60],
-        reason=(reason or "").strip()[:200],
+        reason=clean_text(reason)[:200],
         result_count=len(donors),
         donor_ids=[d.pk for d in donors],
     )
@@ -421,7 +422,7 @@ def contact_cancel(*, actor, request: ContactRequest, reason: str = "") -> Conta
     req.status = ContactRequest.CANCELLED
     req.cancelled_by = actor
     req.cancelled_at = timezone.now()
-    req.cancel_reason = (reason or "").strip()[:200] or "工作人员取消"
+    req.cancel_reason = clean_text(reason)[:200] or "工作人员取消"
     req.save(update_fields=["status", "cancelled_by", "cancelled_at", "cancel_reason"])
     audit.record(actor=actor, action="rhrequest.cancel", obj=req, reason=req.cancel_reason)
     return req

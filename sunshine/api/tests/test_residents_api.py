@@ -151,6 +151,10 @@ class TestResidentCreate:
         entry = AuditEntry.objects.get(action="resident.create", object_id=str(r.pk))
         assert entry.actor == world.users["town_clerk"]
 
+    def test_invisible_characters_are_stripped_from_the_name(self, clerk_client):
+        response = post(clerk_client, name="\u202e赵\u200b六")
+        assert response.status_code == 201 and response.json()["name"] == "赵六"
+
     def test_a_bad_id_number_is_400_with_a_chinese_detail_and_nothing_saved(self, clerk_client):
         wrong = NEW_ID[:-1] + ("0" if NEW_ID[-1] != "0" else "1")
         response = post(clerk_client, id_number=wrong)

@@ -4,6 +4,7 @@ import csv
 import io
 from urllib.parse import quote
 
+import pytest
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import load_workbook
 
@@ -81,6 +82,27 @@ class TestXlsxResponse:
         cells = [row[0] for row in ws.iter_rows(min_row=2)]
         assert [c.value for c in cells] == ["=1+1", '=HYPERLINK("x")']
         assert all(c.data_type == "s" for c in cells)
+
+    @pytest.mark.parametrize(
+        "text", ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", '=HYPERLINK("x")']
+    )
+    def test_every_formula_like_cell_is_text_with_a_quote_prefix(self, text):
+        # Excel runs "+1+1" once a clerk edits the cell unless it is marked as typed text.
+        ws = _open(exports.xlsx_response("x.xlsx", ["名称"], [[text]])).active
+        cell = ws.cell(2, 1)
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True)
+
+    def test_a_header_that_looks_like_a_formula_is_text_too(self):
+        ws = _open(exports.xlsx_response("x.xlsx", ["=1+1"], [])).active
+        assert (ws.cell(1, 1).data_type, ws.cell(1, 1).font.b) == ("s", True)
+
+    def test_ordinary_text_and_numbers_are_left_as_they_are(self):
+        ws = _open(exports.xlsx_response("x.xlsx", ["a", "b"], [["张三", 12]])).active
+        assert (ws.cell(2, 1).quotePrefix, ws.cell(2, 2).value) == (False, 12)
+
+    def test_control_characters_excel_cannot_hold_are_dropped_not_a_crash(self):
+        ws = _open(exports.xlsx_response("x.xlsx", ["a"], [["甲\x00乙\x1b丙"]])).active
+        assert ws.cell(2, 1).value == "甲乙丙"
 
 
 class TestRowsToCsvText:

@@ -2,11 +2,15 @@
 database-busy page; no-store on staff responses."""
 
 import pytest
-
-import pytest
+from django.http import HttpResponse
 
 from sunshine.core import context
-from sunshine.core.middleware import RequestContextMiddleware, client_ip
+from sunshine.core.middleware import (
+    RequestContextMiddleware,
+    UploadLimitMiddleware,
+    client_ip,
+    upload_limit,
+)
 
 
 class TestRequestContextMiddleware:
@@ -186,3 +190,53 @@ class TestNoStore:
     def test_the_public_home_page_is_not_marked_no_store(self, client, world):
         response = client.get("/")
         assert "no-store" not in response.get("Cache-Control", "")
+
+
+class TestUploadLimitMiddleware:
+    """A body over the limit is refused from its Content-Length: nothing reads it (the test
+    client's payload raises if read past what it holds, and here it holds nothing)."""
+
+    def _post(self, client, path, length):
+        return client.generic(
+            "POST",
+            path,
+            b"",
+            content_type="multipart/form-data; boundary=x",
+            CONTENT_LENGTH=str(length),
+        )
+
+    @pytest.mark.django_db
+    def test_a_staff_upload_over_the_limit_gets_a_chinese_413_without_being_read(
+        self, client, settings
+    ):
+        settings.SUNSHINE_MAX_UPLOAD_MB = 200
+        response = self._post(client, "/staff/people/import/", 300 * 1024 * 1024)
+        assert response.status_code == 413
+        text = response.content.decode()
+        assert "太大" in text and "200 MB" in text and "300 MB" in text
+
+    @pytest.mark.django_db
+    def test_a_public_post_has_a_smaller_limit(self, client, settings):
+        settings.SUNSHINE_MAX_PUBLIC_BODY_KB = 2048
+        response = self._post(client, "/", 3 * 1024 * 1024)
+        assert response.status_code == 413
+        assert "2 MB" in response.content.decode()
+
+    def test_a_body_within_the_limit_reaches_the_view(self, rf, settings):
+        settings.SUNSHINE_MAX_PUBLIC_BODY_KB = 1
+        request = rf.post("/x/", data="a=" + "b" * 500, content_type="text/plain")
+        response = UploadLimitMiddleware(lambda r: HttpResponse(r.body[:3]))(request)
+        assert (response.status_code, response.content) == (200, b"a=b")
+
+    def test_staff_paths_take_the_upload_limit_and_others_the_public_one(self, settings):
+        settings.SUNSHINE_MAX_UPLOAD_MB, settings.SUNSHINE_MAX_PUBLIC_BODY_KB = 5, 7
+        assert upload_limit("/staff/people/import/") == 5 * 1024 * 1024
+        assert upload_limit("/api/staff/residents") == 5 * 1024 * 1024
+        assert upload_limit("/p/123/objections/") == 7 * 1024
+        assert upload_limit("/sms/replies/x/") == 7 * 1024
+
+    def test_a_malformed_content_length_is_left_to_django(self, rf):
+        request = rf.post("/x/", data="a=1", content_type="text/plain")
+        request.META["CONTENT_LENGTH"] = "abc"
+        response = UploadLimitMiddleware(lambda r: HttpResponse("ok"))(request)
+        assert response.status_code == 200

@@ -204,6 +204,83 @@ COLUMNS = {
 }
 
 
+class TestXlsxSizeLimits:
+    """A small .xlsx can unpack into gigabytes: it is refused from the zip's directory, before
+    openpyxl reads a byte of it."""
+
+    @pytest.fixture(autouse=True)
+    def _openpyxl_must_not_load(self, monkeypatch):
+        import openpyxl
+
+        def refuse(*a, **kw):
+            raise AssertionError("openpyxl loaded a workbook that should have been refused")
+
+        self.refuse = refuse
+        self.monkeypatch = monkeypatch
+        monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+
+    def test_a_sheet_that_unpacks_hundreds_of_times_larger_is_refused_before_loading(
+        self, tmp_path
+    ):
+        wb = Workbook()
+        wb.active.append(["姓名"])
+        wb.save(tmp_path / "one.xlsx")
+        row = '<row><c t="inlineStr"><is><t>' + "a" * 30_000 + "</t></is></c></row>"
+        sheet = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        sheet += "<sheetData>" + row * 400 + "</sheetData></worksheet>"
+        path = tmp_path / "bomb.xlsx"
+        with (
+            zipfile.ZipFile(tmp_path / "one.xlsx") as src,
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst,
+        ):
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    data = sheet.encode()
+                dst.writestr(info.filename, data)
+        assert path.stat().st_size < 100_000
+        with pytest.raises(TableError) as exc:
+            open_table(path)
+        assert "sheet1.xml" in exc.value.message and "不像正常的表格" in exc.value.message
+
+    def test_a_workbook_over_the_unpacked_limit_is_refused_naming_the_limit(
+        self, tmp_path, settings
+    ):
+        import random
+
+        settings.SUNSHINE_XLSX_MAX_UNPACKED_MB = 1
+        rnd = random.Random(1)
+        wb = Workbook()
+        wb.active.append(["编号", "名称"])
+        for _ in range(40_000):
+            wb.active.append([rnd.randrange(10**12), f"名称{rnd.randrange(10**9)}"])
+        path = tmp_path / "big.xlsx"
+        wb.save(path)
+        with pytest.raises(TableError) as exc:
+            open_table(path)
+        assert "太大" in exc.value.message and "上限 1 MB" in exc.value.message
+
+    def test_a_zip_with_thousands_of_parts_is_refused(self, tmp_path):
+        path = tmp_path / "parts.xlsx"
+        with zipfile.ZipFile(path, "w") as zf:
+            for i in range(2001):
+                zf.writestr(f"xl/worksheets/sheet{i}.xml", "<x/>")
+        with pytest.raises(TableError) as exc:
+            open_table(path)
+        assert "2001 个部件" in exc.value.message
+
+    def test_an_ordinary_workbook_passes_the_check_and_is_read(self, tmp_path):
+        self.monkeypatch.undo()
+        wb = Workbook()
+        wb.active.append(["姓名", "备注"])
+        for i in range(2000):
+            wb.active.append([f"张{i}", "同" * 50])
+        path = tmp_path / "ok.xlsx"
+        wb.save(path)
+        table = open_table(path)
+        assert len(list(table.rows)) == 2000
+
+
 class TestColumnMap:
     def test_columns_are_found_by_any_accepted_name(self):
         assert column_map(["名称", "代码"], COLUMNS, required={"code", "name"}) == {

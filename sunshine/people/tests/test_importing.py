@@ -78,6 +78,20 @@ class TestEncodingsAndFormats:
         )
         assert run(world.users["town_clerk"], path).created == 4
 
+    def test_invisible_characters_are_stripped_from_imported_names(self, world, tmp_path):
+        # A name with a right-to-left override would show reversed on every list and notice.
+        data = rows(2)
+        data[0][0], data[1][0] = "\u202e张\u200b三", "李\u2066四\u2069"
+        data[0][5] = "H\u200b9"
+        run(world.users["town_clerk"], write_csv(tmp_path / "r.csv", data))
+        names = set(
+            Resident.objects.filter(id_number__in=[data[0][2], data[1][2]]).values_list(
+                "name", flat=True
+            )
+        )
+        assert names == {"张三", "李四"}
+        assert Household.objects.filter(number="H9").exists()
+
 
 class TestIdempotence:
     def test_reimporting_the_same_file_updates_instead_of_duplicating(self, world, tmp_path):
@@ -143,6 +157,34 @@ class TestAllOrNothing:
         ws.cell(4, 7).value = "980101100001002"
         wb.save(tmp_path / "fixed.xlsx")
         assert run(world.users["town_clerk"], tmp_path / "fixed.xlsx").created == 3
+
+    def test_error_file_writes_formula_like_cells_as_text_not_formulas(self, world, tmp_path):
+        # A CSV cell "=HYPERLINK(…)" must come back in the error workbook as the text typed,
+        # never as a live formula or link that Excel runs when the clerk opens the file.
+        data = rows(4)
+        data[0][0] = '=HYPERLINK("http://evil.example/","点我")'
+        data[1][0] = "+1+cmd|' /C calc'!A0"
+        data[2][0] = "@SUM(1+1)"
+        data[3][0] = "-2+3"
+        for r in data:
+            r[2] = "1"  # every row bad, so every row is in the error workbook
+        path = write_csv(tmp_path / "f.csv", data)
+        with pytest.raises(importing.ImportRefused) as exc:
+            run(world.users["town_clerk"], path)
+        ws = load_workbook(exc.value.result.error_file).active
+        names = [ws.cell(r, 3) for r in range(2, 6)]
+        assert [c.value for c in names] == [r[0] for r in data]
+        assert [c.data_type for c in names] == ["s"] * 4
+        assert all(c.quotePrefix for c in names)
+
+    def test_control_characters_in_a_csv_cell_do_not_break_the_error_file(self, world, tmp_path):
+        data = rows(1)
+        data[0][2], data[0][5] = "1", "H\x01\x1b1"
+        path = write_csv(tmp_path / "f.csv", data)
+        with pytest.raises(importing.ImportRefused) as exc:
+            run(world.users["town_clerk"], path)
+        ws = load_workbook(exc.value.result.error_file).active
+        assert ws.cell(2, 8).value == "H1"
 
     def test_partial_mode_writes_the_good_rows_and_returns_the_error_file(self, world, tmp_path):
         path, _ = self._with_three_bad_rows(tmp_path)
@@ -284,13 +326,15 @@ class TestRules:
 
 
 class TestCopyText:
-    def test_backslashes_tabs_and_newlines_survive_the_bulk_write(self, world, tmp_path):
+    def test_backslashes_survive_the_bulk_write_and_a_name_is_one_line(self, world, tmp_path):
+        # A backslash is COPY's escape character; a tab or line break in a name becomes a
+        # space (core.text.clean_text), so a name never spans lines on a list or a notice.
         data = rows(2)
         data[0][0] = "张\\三\t甲"
         data[1][0] = "李\n四"
         run(world.users["town_clerk"], write_csv(tmp_path / "r.csv", data))
-        assert Resident.objects.get(id_number=data[0][2]).name == "张\\三\t甲"
-        assert Resident.objects.get(id_number=data[1][2]).name == "李\n四"
+        assert Resident.objects.get(id_number=data[0][2]).name == "张\\三 甲"
+        assert Resident.objects.get(id_number=data[1][2]).name == "李 四"
 
     def test_copy_field_formats_null_dates_and_escapes(self):
         assert importing.copy_field(None) == "\\N"

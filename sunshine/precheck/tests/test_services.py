@@ -32,6 +32,12 @@ def _text(message: Message) -> str:
 
 
 class TestRegistrationCreate:
+    def test_invisible_characters_are_stripped_from_both_names(self, world):
+        # A right-to-left override or a zero-width space in a name would show a different
+        # name than the one stored, and defeat searching for it.
+        reg = register(world, woman_name="\u202e李\u200b红", man_name="王\u2066强\u2069\x00")
+        assert (reg.woman_name, reg.man_name) == ("李红", "王强")
+
     def test_online_registration_gets_a_dated_number_and_records_consent(self, world):
         now = dt.datetime(2026, 12, 3, 9, 0, tzinfo=SH)
         reg = register(world, now=now)

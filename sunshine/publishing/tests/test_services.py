@@ -140,6 +140,28 @@ class TestItemCreate:
         item = draft(world, table={"headers": [], "rows": [["a"]]})
         assert item.current.table == {}
 
+    def test_invisible_characters_are_stripped_from_title_summary_body_and_table(self, world):
+        # "\u202e" reverses what follows on screen: a title could show one thing and say another.
+        item = draft(
+            world,
+            title="\u202e关于\u200b张三的公示\u2066",
+            summary="摘要\u200d第一句\r\n第二句\x07",
+            body="第一段\u202d\r\n\r\n\t第二段\ufeff",
+            spokesperson="",
+            table={"headers": ["姓\u200b名", "金额"], "rows": [["\u202e张三", "9\u200c60"]]},
+        )
+        v = item.current
+        assert (v.title, v.summary, v.body) == (
+            "关于张三的公示",
+            "摘要第一句\n第二句",
+            "第一段\n\n\t第二段",
+        )
+        assert v.table == {"headers": ["姓名", "金额"], "rows": [["张三", "960"]]}
+
+    def test_a_title_of_invisible_characters_only_is_empty(self, world):
+        with refused("标题不能为空。"):
+            draft(world, title="\u202e\u200b\u3164")
+
 
 class TestItemUpdateDraft:
     def test_the_draft_text_levels_and_times_change_in_place(self, world):
@@ -483,6 +505,17 @@ class TestEntryAdd:
         assert (e.name, e.position, e.matter) == ("李四", 2, "奖励扶助")
         assert actions(item).count("item.entry_add") == 2
 
+    def test_invisible_characters_are_stripped_from_the_name_place_and_matter(self, world):
+        item = draft(world, code="reward-assistance")
+        e = services.entry_add(
+            actor=world.users["town_clerk"],
+            item=item,
+            name="\u202e李\u200b四",
+            place_name="一村\u2067",
+            matter="奖励\u00ad扶助",
+        )
+        assert (e.name, e.place_name, e.matter) == ("李四", "一村", "奖励扶助")
+
     def test_a_resident_brings_their_name_id_and_village(self, world):
         item = draft(world, code="reward-assistance")
         own = world.residents["own"]
@@ -572,6 +605,23 @@ class TestObjectionFile:
         entry = AuditEntry.objects.get(action="objection.file")
         assert entry.actor is None and entry.place_path == item.place_path
         assert "王五" not in entry.object_repr
+
+    def test_invisible_characters_are_stripped_from_the_text_and_name(self, world):
+        o = services.objection_file(
+            item=notice(world),
+            text="\u202e名单中张三\u200b不符合条件\r\n请核实\u2069",
+            name="王\u200b五\u202c",
+            now=NOW + dt.timedelta(days=1),
+        )
+        assert (o.text, o.name) == ("名单中张三不符合条件\n请核实", "王五")
+
+    def test_an_objection_of_invisible_characters_is_too_short(self, world):
+        with refused("请写明异议的内容和理由（至少5个字）。"):
+            services.objection_file(
+                item=notice(world),
+                text="异\u200b\u200b\u200b\u200b议",
+                now=NOW + dt.timedelta(days=1),
+            )
 
     def test_after_the_period_objections_are_refused(self, world):
         item = notice(world)

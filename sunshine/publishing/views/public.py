@@ -126,10 +126,20 @@ def board_poster(request, code):
     return response
 
 
+class TextAtomFeed(Atom1Feed):
+    """Atom with plain-text summaries (`type="text"`): Django marks them `type="html"`, so a
+    feed reader would render markup a clerk typed into a summary or body."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
 class BoardFeed(Feed):
     """Atom feed of a place's board."""
 
-    feed_type = Atom1Feed
+    feed_type = TextAtomFeed
 
     def get_object(self, request, code):
         return place_selectors.place_get_public(code)

@@ -30,6 +30,10 @@ def _contact_sms():
 
 
 class TestDonorRegister:
+    def test_invisible_characters_are_stripped_from_the_name(self, world):
+        donor = _register(world, name="\u202e张\ufeff小明\u200d")
+        assert donor.name == "张小明"
+
     def test_records_consent_time_scope_and_version(self, world):
         d = _register(world, consent_scope=[rules.EMERGENCY, rules.ACTIVITIES])
         assert d.consent_at is not None and d.consent_text_version == rules.CONSENT_VERSION
