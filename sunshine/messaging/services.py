@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from sunshine.core import audit, sql
 from sunshine.core.errors import ServiceError
-from sunshine.core.validators import validate_mobile
+from sunshine.core.validators import mobile_normalised, validate_mobile
 from sunshine.messaging import campaigns, rules
 from sunshine.messaging.backends import Outgoing, get_gateway
 from sunshine.messaging.models import Attempt, CallTask, Message, OptOut, Receipt, Reply, Template
@@ -690,7 +690,8 @@ def receipts_record(payload: list[dict], *, now: dt.datetime | None = None) -> i
     now = now or timezone.now()
     n = 0
     for r in payload:
-        provider_id, phone = str(r.get("biz_id", ""))[:60], str(r.get("phone_number", ""))[:11]
+        provider_id = str(r.get("biz_id", ""))[:60]
+        phone = mobile_normalised(str(r.get("phone_number", "")))[:11]
         if not provider_id or not phone:
             continue
         with transaction.atomic():
@@ -758,7 +759,8 @@ def replies_receive(payload: list[dict]) -> int:
     n = 0
     for r in payload:
         seq = str(r.get("sequence_id", ""))[:60]
-        phone = str(r.get("phone_number", ""))[:11]
+        # The number as we store it, however the provider spells it (8613800138000).
+        phone = mobile_normalised(str(r.get("phone_number", "")))[:11]
         content = str(r.get("content", ""))[:500]
         if not seq or not phone:
             continue
