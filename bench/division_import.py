@@ -113,7 +113,7 @@ def run_child(mode: str, path: str) -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
     if mode == "migrate":
         call_command("migrate", verbosity=0)
@@ -140,7 +140,7 @@ def run_child(mode: str, path: str) -> None:
                 (i, code, code + "p", name, urc, int(year))
                 for i, (code, name, urc, year) in enumerate(reader, start=1)
             ]
-        with connection.cursor() as cur:
+        with transaction.atomic(), connection.cursor() as cur:
             cur.executemany("INSERT INTO bare_place VALUES (%s, %s, %s, %s, %s, %s)", rows)
     print(time.perf_counter() - t0)
 

@@ -1,5 +1,7 @@
 """Raw statements on Django's own connection (so inside its transaction), for the few hot
-set-based statements of the SMS dispatcher.
+set-based statements of the SMS dispatcher; and the two helpers of bulk work on any database:
+IN lists cut to the database's variable limit (in_chunks) and per-row updates sent with one
+executemany (update_many).
 
 On PostgreSQL the cursor binds on the server: the parameters travel apart from the statement
 instead of being quoted into it by psycopg on every call, which cost more CPU than the rest of
