@@ -64,3 +64,20 @@ def update_many(model, fields: list[str], rows) -> int:
         with connection.cursor() as cur:
             cur.executemany(statement, rows)
     return len(rows)
+
+
+def insert_many(model, fields: list[str], rows) -> int:
+    """`INSERT INTO <table> (f1, …) VALUES (%s, …)` once per row of values, sent with
+    executemany. Rows are given as the database takes them (no field conversion: strings,
+    numbers, None, aware datetimes); for bulk loads where bulk_create's per-value compiling
+    costs more than the insert itself (the whole country's division table)."""
+    meta = model._meta
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(meta.get_field(f).column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    statement = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks})"
+    rows = list(rows)
+    if rows:
+        with connection.cursor() as cur:
+            cur.executemany(statement, rows)
+    return len(rows)

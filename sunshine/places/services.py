@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from sunshine.core import audit, sql
 from sunshine.core.errors import ServiceError
@@ -148,7 +149,9 @@ def _analyse(
             errors.append(f"编码 {code}：名称不能为空。")
         elif len(row.name) > NAME_MAX:
             errors.append(f"编码 {code}：名称超过{NAME_MAX}个字。")
-        elif any(unicodedata.category(c) in ("Cc", "Cf") for c in row.name):
+        elif not row.name.isprintable() and any(
+            unicodedata.category(c) in ("Cc", "Cf") for c in row.name
+        ):
             errors.append(f"编码 {code}：名称中有换行或不可见的控制字符，请删去。")
         if code in seen:
             errors.append(f"编码 {code}：在文件中重复出现。")
@@ -276,19 +279,19 @@ def place_bulk_write(
             progress(min(start + batch_size, len(changed)) + unchanged, total, "写入")
     ids = {code: s.id for code, s in existing.items()}
     created = 0
-    batch: list[Place] = []
+    batch: list[tuple] = []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM stores it
+    fields = ["code", "path", "name", "level", "parent", "urban_rural_code", "code_year"]
+    fields += ["address", "is_active", "created_at"]
 
     def flush():
         nonlocal created
         if not batch:
             return
-        Place.objects.bulk_create(batch, batch_size=batch_size)
-        need_ids = [p for p in batch if p.code in parent_codes]
-        if need_ids and need_ids[0].pk is None:  # a database that does not return ids
-            for chunk in sql.in_chunks([p.code for p in need_ids]):
-                ids.update(Place.objects.filter(code__in=chunk).values_list("code", "id"))
-        else:
-            ids.update((p.code, p.pk) for p in need_ids)
+        sql.insert_many(Place, fields, batch)
+        # Only parents of this batch's rows need their new ids (one level at a time).
+        for chunk in sql.in_chunks([b[0] for b in batch if b[0] in parent_codes]):
+            ids.update(Place.objects.filter(code__in=chunk).values_list("code", "id"))
         created += len(batch)
         batch.clear()
         if progress is not None:
@@ -303,15 +306,17 @@ def place_bulk_write(
             depth = len(path)
         pcode = rules.parent_code(row.code, level=level)
         batch.append(
-            Place(
-                code=row.code,
-                path=path,
-                name=row.name,
-                level=level,
-                parent_id=ids.get(pcode) if pcode else None,
-                urban_rural_code=row.urban_rural_code,
-                code_year=row.code_year,
-                address=row.address,
+            (
+                row.code,
+                path,
+                row.name,
+                level,
+                ids.get(pcode) if pcode else None,
+                row.urban_rural_code,
+                row.code_year,
+                row.address,
+                True,
+                now,
             )
         )
     flush()

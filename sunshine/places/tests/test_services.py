@@ -136,6 +136,17 @@ class TestPlaceBulkCreate:
             "980101100003002",
         }
 
+    def test_created_places_read_back_with_their_creation_time(self, world):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        before = timezone.now()
+        services.place_bulk_create(actor=None, rows=[PlaceRow("980101100003", "三村")])
+        place = Place.objects.get(code="980101100003")
+        assert before - dt.timedelta(seconds=5) <= place.created_at <= timezone.now()
+        assert place.is_active and place.address == "" and place.parent == world.town
+
     def test_one_audit_row_for_the_whole_batch(self, world):
         before = AuditEntry.objects.count()
         services.place_bulk_create(
