@@ -7,7 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sunshine.accounts import roles
 from sunshine.accounts.models import User
-from sunshine.core import audit
+from sunshine.core import audit, validators
 from sunshine.core.errors import ServiceError
 from sunshine.places import rules, scoping
 from sunshine.places.models import Place
@@ -58,6 +58,11 @@ def user_create(
         raise ServiceError("可查看范围不能超出您自己的查看范围。", field="view_place")
     if User.objects.filter(username=username).exists():
         raise ServiceError(f"用户名 {username} 已被使用。", field="username")
+    if mobile:
+        try:
+            mobile = validators.validate_mobile(mobile)
+        except ValidationError as exc:
+            raise ServiceError(exc.messages[0], field="mobile") from None
     user = User(
         username=username,
         role=role,

@@ -14,6 +14,8 @@ import unicodedata
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from sunshine.core.validators import mobile_normalised
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 MOBILE = re.compile(r"1[3-9]\d{9}")  # the provider's own format: 11 digits, no prefix
 IDENT = re.compile(r"[\x21-\x7e]+")
@@ -63,8 +65,12 @@ def _text(item: dict, key: str, *, required=False, limit=200, ident=True) -> str
 
 
 def _mobile(item: dict) -> str:
+    """The number as we store it, however the provider spells it (8613800138000, +86…)."""
     value = item.get("phone_number")
-    if not isinstance(value, str) or not MOBILE.fullmatch(value):
+    if not isinstance(value, str) or len(value) > 20:
+        raise Malformed("phone_number 不是11位手机号码")
+    value = mobile_normalised(value)
+    if not MOBILE.fullmatch(value):
         raise Malformed("phone_number 不是11位手机号码")
     return value
 

@@ -12,7 +12,7 @@ from django.db.models import CharField, Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat, Substr, TruncMonth
 from django.utils import timezone
 
-from sunshine.core import audit
+from sunshine.core import audit, validators
 from sunshine.messaging import rules
 from sunshine.messaging.models import CallTask, Message, Receipt, Reply, Template
 from sunshine.places import rules as place_rules
@@ -65,6 +65,9 @@ def mobile_filter(text: str) -> Q | None:
     """A search by mobile: the full number, its last four digits, or the masked form as the
     pages show it (138****1234). None when the text is none of these."""
     text = re.sub(r"[\s-]", "", text or "")
+    number, problem = validators.mobile_problem(text)
+    if problem is None:  # the full number, in any accepted spelling (+86, full-width digits)
+        return Q(mobile=number)
     if re.fullmatch(r"\d{11}", text):
         return Q(mobile=text)
     if re.fullmatch(r"\d{4}", text):

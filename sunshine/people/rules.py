@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sunshine.core.text import clean_text
-from sunshine.core.validators import ID_CHECK, ID_WEIGHTS
+from sunshine.core.validators import ID_CHECK, ID_WEIGHTS, mobile_problem
 
 # field → accepted headers (first is the template's header)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -153,13 +153,11 @@ def clean_resident(
             errors.append((HEADERS["birth_date"], "与身份证号码中的出生日期不一致"))
     out["birth_date"] = id_birth
 
-    mobile = raw.get("mobile", "").strip().replace(" ", "").replace("-", "")
-    if mobile.startswith("+86"):
-        mobile = mobile[3:]
-    if mobile and not (
-        len(mobile) == 11 and set(mobile) <= DIGITS and mobile[0] == "1" and mobile[1] in "3456789"
-    ):
-        errors.append((HEADERS["mobile"], "应为11位数字，以13–19开头"))
+    mobile = raw.get("mobile", "").strip()
+    if mobile:
+        mobile, problem = mobile_problem(mobile)
+        if problem is not None:
+            errors.append((HEADERS["mobile"], problem))
     out["mobile"] = mobile
 
     code = raw.get("place_code", "").strip()

@@ -29,7 +29,7 @@ def read_division_rows(
 
         code, year = get("code"), get("code_year")
         urc = get("urban_rural_code")
-        if urc and not (len(urc) == 3 and urc.isdigit()):
+        if urc and not (len(urc) == 3 and urc.isascii() and urc.isdigit()):
             errors.append(f"第{number}行：城乡分类代码 {urc} 应为3位数字。")
         if year and not (year.isdigit() and 1980 <= int(year) <= 2100):
             errors.append(f"第{number}行：年份 {year} 不正确。")
@@ -45,31 +45,26 @@ def read_division_rows(
     return rows, errors
 
 
-def existing_for(rows: list[services.PlaceRow]) -> dict:
-    """Stored places that a batch refers to: its own codes and their parents."""
-    from sunshine.places import rules
-    from sunshine.places.models import Place
-
-    codes = {r.code for r in rows}
-    parents = set()
-    for code in codes:
-        try:
-            parents.add(rules.parent_code(code))
-        except ServiceError:
-            continue
-    return {p.code: p for p in Place.objects.filter(code__in=codes | (parents - {None}))}
-
-
-def import_division_table(*, actor, path: str | Path, filename: str | None = None) -> int:
-    """All or nothing: any bad row → nothing written and every error reported."""
+def import_division_table(
+    *, actor, path: str | Path, filename: str | None = None, progress=None
+) -> services.BulkResult:
+    """All or nothing: any bad row → nothing written and every error reported (RowsRefused,
+    a ServiceError whose `problems` lists them)."""
     try:
         rows, errors = read_division_rows(path, filename=filename)
     except TableError as exc:
         raise ServiceError(exc.message) from None
     if errors:
-        raise ServiceError("；".join(errors[:20]))
+        raise services.RowsRefused(errors)
     if not rows:
         raise ServiceError("表格中没有数据行。")
-    return services.place_bulk_create(
-        actor=actor, rows=rows, action="place.import", update_existing=True
+    return services.place_bulk_write(
+        actor=actor, rows=rows, action="place.import", update_existing=True, progress=progress
+    )
+
+
+def summary(result: services.BulkResult) -> str:
+    return (
+        f"已导入 {result.total} 个地方：新增 {result.created} 个，更新 {result.updated} 个，"
+        f"{result.unchanged} 个没有变化。"
     )

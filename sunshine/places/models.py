@@ -49,8 +49,11 @@ class Place(models.Model):
 
     @property
     def kind_label(self) -> str:
-        """街道 / 镇 / 乡 / 园区 for towns; the level's label otherwise."""
-        return rules.town_kind(self.code) if self.level == rules.TOWN else self.level_label
+        """街道 / 镇 / 乡 / 园区 for towns, 市 for a city without counties; the level's label
+        otherwise."""
+        if self.level == rules.TOWN:
+            return rules.town_kind(self.code)
+        return "市" if rules.is_countyless_city(self.code) else self.level_label
 
     @property
     def display_name(self) -> str:

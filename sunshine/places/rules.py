@@ -30,6 +30,16 @@ DIVISION_LEVELS = (PROVINCE, CITY, COUNTY, TOWN, VILLAGE)
 # Significant digits of a 12-digit code at each level: its scoping prefix.
 PREFIX_LEN = {PROVINCE: 2, CITY: 4, COUNTY: 6, TOWN: 9, VILLAGE: 12, GROUP: 15}
 ATTACHED_MARK = {UNIT: "U", RESIDENCE: "R"}
+# Prefecture-level cities without counties (不设区的地级市): their towns sit directly under
+# the city, with 00 as county digits (东莞 441900003000 东城街道). In our tree such a city is
+# the county: level COUNTY, path its 6 digits, parent the province. Its towns' 9-digit paths
+# then start with the city's path, and nothing outside the city does.
+COUNTYLESS_CITIES = {
+    "441900": "东莞市",
+    "442000": "中山市",
+    "460400": "儋州市",
+    "620200": "嘉峪关市",
+}
 
 # [0-9], not \d: \d and str.isdigit() also accept full-width and other Unicode digits.
 CODE12 = re.compile(r"[0-9]{12}")
@@ -62,6 +72,8 @@ def level_of_code(code: str) -> str:
         raise ServiceError(f"编码 {code}：统计用区划代码应为12位，现在是{len(code)}位。")
     if code[2:] == "0000000000":
         return PROVINCE
+    if code[6:] == "000000" and code[:6] in COUNTYLESS_CITIES:
+        return COUNTY
     if code[4:] == "00000000":
         return CITY
     if code[6:] == "000000":
@@ -71,9 +83,10 @@ def level_of_code(code: str) -> str:
     return VILLAGE
 
 
-def path_of_code(code: str) -> str:
-    """The scoping prefix: every descendant's path starts with it."""
-    level = level_of_code(code)
+def path_of_code(code: str, *, level: str | None = None) -> str:
+    """The scoping prefix: every descendant's path starts with it (`level`: of the code, when
+    already known)."""
+    level = level or level_of_code(code)
     if level in PREFIX_LEN and level != GROUP:
         return code[: PREFIX_LEN[level]]
     if level in ATTACHED_MARK:
@@ -84,14 +97,16 @@ def path_of_code(code: str) -> str:
     return code
 
 
-def parent_code(code: str) -> str | None:
+def parent_code(code: str, *, level: str | None = None) -> str | None:
     """The code of the place directly above, or None for a province."""
-    level = level_of_code(code)
+    level = level or level_of_code(code)
     if level == PROVINCE:
         return None
     if level == CITY:
         return code[:2] + "0" * 10
     if level == COUNTY:
+        if code[:6] in COUNTYLESS_CITIES:
+            return code[:2] + "0" * 10
         return code[:4] + "0" * 8
     if level == TOWN:
         return code[:6] + "0" * 6
@@ -106,13 +121,36 @@ def parent_code(code: str) -> str | None:
 ALLOWED_PARENT_LEVELS = {
     PROVINCE: (),
     CITY: (PROVINCE,),
-    COUNTY: (CITY,),
+    COUNTY: (CITY, PROVINCE),  # a province only above a city without counties
     TOWN: (COUNTY,),
     VILLAGE: (TOWN,),
     GROUP: (VILLAGE,),
     UNIT: (TOWN, VILLAGE),
     RESIDENCE: (TOWN, VILLAGE),
 }
+
+
+def is_countyless_city(code: str) -> bool:
+    """A prefecture-level city without counties, which acts as the county of our tree."""
+    return len(code) == 12 and code[6:] == "000000" and code[:6] in COUNTYLESS_CITIES
+
+
+def parent_problem(code: str, parent_level: str | None, *, level: str | None = None) -> str | None:
+    """Why a place cannot sit under its parent (whose level is given, None when it is not
+    there), in Chinese naming both codes; None when it can."""
+    level = level or level_of_code(code)
+    allowed = ALLOWED_PARENT_LEVELS[level]
+    if not allowed:
+        return None
+    pcode = parent_code(code, level=level)
+    if parent_level is None:
+        return f"编码 {code}：上级 {pcode} 不存在，请先导入上级区划。"
+    if parent_level in allowed:
+        return None
+    if level == TOWN and code[4:6] == "00":
+        names = "、".join(f"{name} {c}" for c, name in COUNTYLESS_CITIES.items())
+        return f"编码 {code}：县级代码为00的乡镇只能直属于不设区的地级市（{names}），{pcode} 不是。"
+    return f"编码 {code}：不在上级 {pcode}（{LEVEL_LABELS[parent_level]}）之下。"
 
 
 def town_kind(code: str) -> str:

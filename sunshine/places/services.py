@@ -1,18 +1,21 @@
 """Every write to places goes through here."""
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
-from sunshine.core import audit
+from sunshine.core import audit, sql
 from sunshine.core.errors import ServiceError
 from sunshine.places import rules, scoping
 from sunshine.places.models import Contact, Place
 
 
-@dataclass
+@dataclass(slots=True)
 class PlaceRow:
     code: str
     name: str
@@ -22,15 +25,9 @@ class PlaceRow:
 
 
 def _check_parent(code: str, level: str, parent: Place | None) -> None:
-    allowed = rules.ALLOWED_PARENT_LEVELS[level]
-    if not allowed:
-        return
-    if parent is None:
-        raise ServiceError(
-            f"编码 {code}：上级 {rules.parent_code(code)} 不存在，请先导入上级区划。"
-        )
-    if parent.level not in allowed:
-        raise ServiceError(f"编码 {code}：不在上级 {parent.code}（{parent.level_label}）之下。")
+    problem = rules.parent_problem(code, parent.level if parent else None, level=level)
+    if problem:
+        raise ServiceError(problem)
 
 
 @transaction.atomic
@@ -101,43 +98,101 @@ def place_rename(*, actor, place: Place, name: str, address: str | None = None) 
     return place
 
 
-def validate_rows(
-    rows: Iterable[PlaceRow], *, existing: dict[str, Place], allow_existing: bool = False
-) -> tuple[list[PlaceRow], list[str]]:
-    """Check a batch of rows against each other and the places already stored.
+class RowsRefused(ServiceError):
+    """A batch refused as a whole; `problems` lists every reason, one Chinese line each."""
 
-    Returns the rows sorted top-down and a list of Chinese error messages naming each code.
-    """
+    def __init__(self, problems: list[str]):
+        more = f"……共{len(problems)}处错误。" if len(problems) > 20 else ""
+        super().__init__("；".join(problems[:20]) + more)
+        self.problems = problems
+
+
+class Stored(NamedTuple):
+    """What a batch needs to know of a place already stored."""
+
+    id: int
+    code: str
+    level: str
+    path: str
+    name: str
+    urban_rural_code: str
+    code_year: int | None
+
+
+def stored_by_code(codes) -> dict[str, Stored]:
+    """Stored places by code, read in IN lists short enough for any database (the whole
+    country's table is 665,271 codes: one list of them is too many variables for SQLite)."""
+    out = {}
+    for chunk in sql.in_chunks(sorted(set(codes))):
+        for values in Place.objects.filter(code__in=chunk).values_list(*Stored._fields):
+            out[values[1]] = Stored(*values)
+    return out
+
+
+NAME_MAX = Place._meta.get_field("name").max_length
+
+
+def _analyse(
+    rows: Iterable[PlaceRow], *, existing: dict, allow_existing: bool
+) -> tuple[list[tuple[PlaceRow, str, str]], list[str]]:
+    """(row, level, path) of each distinct valid code, top-down, and the Chinese problems."""
     errors: list[str] = []
-    seen: dict[str, PlaceRow] = {}
-    levels: dict[str, str] = {}
+    seen: dict[str, tuple[PlaceRow, str, str]] = {}
     for row in rows:
         code = row.code
         try:
-            levels[code] = rules.level_of_code(code)
+            level = rules.level_of_code(code)
         except ServiceError as exc:
             errors.append(exc.message)
             continue
         if not row.name:
             errors.append(f"编码 {code}：名称不能为空。")
+        elif len(row.name) > NAME_MAX:
+            errors.append(f"编码 {code}：名称超过{NAME_MAX}个字。")
+        elif not row.name.isprintable() and any(
+            unicodedata.category(c) in ("Cc", "Cf") for c in row.name
+        ):
+            errors.append(f"编码 {code}：名称中有换行或不可见的控制字符，请删去。")
         if code in seen:
             errors.append(f"编码 {code}：在文件中重复出现。")
             continue
         if code in existing and not allow_existing:
             errors.append(f"编码 {code} 已存在，不能重复。")
-        seen[code] = row
-    for code in seen:
-        level = levels[code]
+        seen[code] = (row, level, rules.path_of_code(code, level=level))
+    for code, (_, level, _) in seen.items():
         if not rules.ALLOWED_PARENT_LEVELS[level]:
             continue
-        pcode = rules.parent_code(code)
-        plevel = levels.get(pcode) or (existing[pcode].level if pcode in existing else None)
-        if plevel is None:
-            errors.append(f"编码 {code}：上级 {pcode} 不存在，请先导入上级区划。")
-        elif plevel not in rules.ALLOWED_PARENT_LEVELS[level]:
-            errors.append(f"编码 {code}：不在上级 {pcode} 之下。")
-    ordered = sorted(seen.values(), key=lambda r: (len(rules.path_of_code(r.code)), r.code))
+        pcode = rules.parent_code(code, level=level)
+        parent = seen.get(pcode)
+        plevel = parent[1] if parent else (existing[pcode].level if pcode in existing else None)
+        problem = rules.parent_problem(code, plevel, level=level)
+        if problem:
+            errors.append(problem)
+    ordered = sorted(seen.values(), key=lambda t: (len(t[2]), t[0].code))
     return ordered, errors
+
+
+def validate_rows(
+    rows: Iterable[PlaceRow], *, existing: dict, allow_existing: bool = False
+) -> tuple[list[PlaceRow], list[str]]:
+    """Check a batch of rows against each other and the places already stored (`existing`:
+    by code, anything with a `level`).
+
+    Returns the rows sorted top-down and a list of Chinese error messages naming each code.
+    """
+    ordered, errors = _analyse(rows, existing=existing, allow_existing=allow_existing)
+    return [row for row, _, _ in ordered], errors
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
 
 
 @transaction.atomic
@@ -150,85 +205,131 @@ def place_bulk_create(
     update_existing: bool = False,
     progress=None,
 ) -> int:
-    """Create many places at once, all or nothing; one audit row for the batch.
+    """Create many places at once, all or nothing; one audit row for the batch. Returns the
+    number of rows taken (created, updated or already as given).
 
     With update_existing, rows whose code is already stored update its name, urban-rural code
     and year instead (a yearly re-import of the official table is idempotent)."""
-    codes = [r.code for r in rows]
-    parent_codes = {rules.parent_code(c) for c in codes if _safe_level(c)} - {None}
-    existing = {p.code: p for p in Place.objects.filter(code__in=set(codes) | parent_codes)}
-    ordered, errors = validate_rows(rows, existing=existing, allow_existing=update_existing)
+    return place_bulk_write(
+        actor=actor,
+        rows=rows,
+        action=action,
+        batch_size=batch_size,
+        update_existing=update_existing,
+        progress=progress,
+    ).total
+
+
+@transaction.atomic
+def place_bulk_write(
+    *,
+    actor,
+    rows: list[PlaceRow],
+    action: str = "place.bulk_create",
+    batch_size: int = 2000,
+    update_existing: bool = False,
+    progress=None,
+) -> BulkResult:
+    """place_bulk_create, telling how many places were created, updated and left as they were.
+
+    Raises RowsRefused listing every problem. The stored places are compared in memory and
+    only those that differ are written, one UPDATE per row by primary key; new places are
+    inserted level by level (parents first) in batches, taking their ids from the insert."""
+    parent_codes = set()
+    for row in rows:
+        try:
+            pcode = rules.parent_code(row.code)
+        except ServiceError:
+            continue
+        if pcode is not None:
+            parent_codes.add(pcode)
+    existing = stored_by_code({r.code for r in rows} | parent_codes)
+    ordered, errors = _analyse(rows, existing=existing, allow_existing=update_existing)
     if errors:
-        raise ServiceError(
-            "；".join(errors[:20]) + (f"……共{len(errors)}处错误。" if len(errors) > 20 else "")
-        )
+        raise RowsRefused(errors)
     if actor is not None:
-        for row in ordered:
-            pcode = rules.parent_code(row.code)
-            anchor = row.code if row.code in existing else (pcode or row.code)
-            if not scoping.path_in_scope(actor, rules.path_of_code(anchor), write=True):
+        for row, level, path in ordered:
+            if row.code in existing:
+                anchor = path
+            else:
+                pcode = rules.parent_code(row.code, level=level)
+                anchor = rules.path_of_code(pcode) if pcode else path
+            if not scoping.path_in_scope(actor, anchor, write=True):
                 raise ServiceError(f"编码 {row.code}：不在您的管辖范围内。")
-    updated = []
-    for row in [r for r in ordered if r.code in existing]:
-        place = existing[row.code]
-        place.name, place.urban_rural_code = (
+    total = len(ordered)
+    changed, unchanged = [], 0
+    for row, _, _ in ordered:
+        old = existing.get(row.code)
+        if old is None:
+            continue
+        new = (
             row.name,
-            row.urban_rural_code or place.urban_rural_code,
+            row.urban_rural_code or old.urban_rural_code,
+            row.code_year or old.code_year,
         )
-        place.code_year = row.code_year or place.code_year
-        updated.append(place)
-    if updated:
-        Place.objects.bulk_update(
-            updated, ["name", "urban_rural_code", "code_year"], batch_size=batch_size
+        if new == (old.name, old.urban_rural_code, old.code_year):
+            unchanged += 1
+        else:
+            changed.append((*new, old.id))
+    for start in range(0, len(changed), batch_size):
+        sql.update_many(
+            Place, ["name", "urban_rural_code", "code_year"], changed[start : start + batch_size]
         )
-    ordered = [r for r in ordered if r.code not in existing]
-    by_code = dict(existing)
-    created = 0
-    # Top-down by depth so that each level's parents have ids before their children.
-    depth_groups: dict[int, list[PlaceRow]] = {}
-    for row in ordered:
-        depth_groups.setdefault(len(rules.path_of_code(row.code)), []).append(row)
-    for depth in sorted(depth_groups):
-        objs = []
-        for row in depth_groups[depth]:
-            pcode = rules.parent_code(row.code)
-            objs.append(
-                Place(
-                    code=row.code,
-                    path=rules.path_of_code(row.code),
-                    name=row.name,
-                    level=rules.level_of_code(row.code),
-                    parent=by_code.get(pcode) if pcode else None,
-                    urban_rural_code=row.urban_rural_code,
-                    code_year=row.code_year,
-                    address=row.address,
-                )
-            )
-        Place.objects.bulk_create(objs, batch_size=batch_size)
-        created += len(objs)
         if progress is not None:
-            progress(created + len(updated), len(ordered) + len(updated), "写入")
-        for obj in Place.objects.filter(code__in=[o.code for o in objs]).only(
-            "id", "code", "level"
-        ):
-            by_code[obj.code] = obj
-    top = min((r.code for r in ordered), key=lambda c: len(rules.path_of_code(c)), default="")
+            progress(min(start + batch_size, len(changed)) + unchanged, total, "写入")
+    ids = {code: s.id for code, s in existing.items()}
+    created = 0
+    batch: list[tuple] = []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM stores it
+    fields = ["code", "path", "name", "level", "parent", "urban_rural_code", "code_year"]
+    fields += ["address", "is_active", "created_at"]
+
+    def flush():
+        nonlocal created
+        if not batch:
+            return
+        sql.insert_many(Place, fields, batch)
+        # Only parents of this batch's rows need their new ids (one level at a time).
+        for chunk in sql.in_chunks([b[0] for b in batch if b[0] in parent_codes]):
+            ids.update(Place.objects.filter(code__in=chunk).values_list("code", "id"))
+        created += len(batch)
+        batch.clear()
+        if progress is not None:
+            progress(created + len(changed) + unchanged, total, "写入")
+
+    depth = None
+    for row, level, path in ordered:
+        if row.code in existing:
+            continue
+        if len(path) != depth or len(batch) >= batch_size:
+            flush()  # parents are written (and have ids) before their children are built
+            depth = len(path)
+        pcode = rules.parent_code(row.code, level=level)
+        batch.append(
+            (
+                row.code,
+                path,
+                row.name,
+                level,
+                ids.get(pcode) if pcode else None,
+                row.urban_rural_code,
+                row.code_year,
+                row.address,
+                True,
+                now,
+            )
+        )
+    flush()
+    top = min((path for row, _, path in ordered if row.code not in existing), key=len, default="")
+    result = BulkResult(created=created, updated=len(changed), unchanged=unchanged)
     audit.record(
         actor=actor,
         action=action,
-        place_path=rules.path_of_code(top)[:6] if top else "",
-        object_repr=f"新增 {created} 个地方，更新 {len(updated)} 个",
-        changes={"created": created, "updated": len(updated)},
+        place_path=top[:6],
+        object_repr=f"新增 {created} 个地方，更新 {len(changed)} 个，{unchanged} 个未变",
+        changes={"created": created, "updated": len(changed), "unchanged": unchanged},
     )
-    return created + len(updated)
-
-
-def _safe_level(code: str) -> bool:
-    try:
-        rules.level_of_code(code)
-    except ServiceError:
-        return False
-    return True
+    return result
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.utils import timezone
 
+from sunshine.people import demo as people_demo
 from sunshine.people import selectors as people_selectors
 from sunshine.places import rules as place_rules
 from sunshine.places.models import Place
@@ -256,7 +257,7 @@ def _name(rng: random.Random, sex: str) -> str:
 
 
 def _mobile(rng: random.Random) -> str:
-    return f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}"
+    return people_demo.demo_mobile(rng)
 
 
 def _synthetic(rng: random.Random, place: Place, today: dt.date, used: set) -> _Couple:

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from sunshine.core import audit
+from sunshine.core import audit, validators
 from sunshine.places import rules as place_rules
 from sunshine.places import scoping
 from sunshine.places.models import Place
@@ -104,7 +104,7 @@ def registration_timeline(registration: Registration, appointments=None) -> list
 
 def registration_lookup_public(number: str, mobile: str) -> Registration | None:
     """The couple's own look-up: registration number and the woman's mobile must both match."""
-    number, mobile = (number or "").strip().upper(), (mobile or "").strip()
+    number, mobile = (number or "").strip().upper(), validators.mobile_normalised(mobile)
     if not number or not mobile:
         return None
     return (

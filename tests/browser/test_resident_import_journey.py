@@ -79,7 +79,7 @@ def _write_gbk_csv(path) -> None:
 
 EXPECTED_ERRORS = [  # (row, column, reason) as the job page and the error workbook say them
     (BAD_ROW, "身份证号码", "校验位不对，请核对是否抄错"),
-    (BAD_MOBILE_ROW, "手机号码", "应为11位数字，以13–19开头"),
+    (BAD_MOBILE_ROW, "手机号码", "应为11位数字，现在是10位"),
     # Codes outside the cadre's scope are not looked up at all, so they read as unknown.
     (OUTSIDE_ROW, "所在地编码", f"区划编码 {OUTSIDE_GROUP} 不存在，或不在您的管辖范围内"),
 ]

@@ -39,6 +39,12 @@ class TestUserCreate:
         assert entry.changes == {"role": roles.VILLAGE_CADRE, "place": world.village.code}
         assert entry.place_path == world.village.path
 
+    def test_mobile_is_stored_as_11_digits_and_an_unassigned_segment_is_refused(self, world):
+        assert create(world, mobile="+86 138-0013-8000").mobile == "13800138000"
+        with pytest.raises(ServiceError, match="号段不存在") as exc:
+            create(world, username="other", mobile="15412345678")
+        assert exc.value.field == "mobile"
+
     def test_county_admin_gets_admin_access(self, world):
         user = create(world, role=roles.COUNTY_ADMIN, place=world.county)
         assert user.is_staff

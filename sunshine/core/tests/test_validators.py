@@ -172,30 +172,75 @@ class TestValidateMobile:
             ("13800138000", "13800138000"),
             ("19912345678", "19912345678"),
             ("+8613800138000", "13800138000"),
+            ("8613800138000", "13800138000"),
+            ("008613800138000", "13800138000"),
+            ("0086 138 0013 8000", "13800138000"),
             ("138 0013 8000", "13800138000"),
             ("138-0013-8000", "13800138000"),
             (" +86 138 0013 8000 ", "13800138000"),
+            ("(+86) 138-0013-8000", "13800138000"),
+            ("１３８００１３８０００", "13800138000"),  # full-width digits, as Chinese IMEs type
+            ("＋８６　１３８　００１３　８０００", "13800138000"),  # full-width + and space
+            ("13８00138000", "13800138000"),  # one full-width digit among ASCII ones
+            ("16212345678", "16212345678"),  # virtual-operator segment
+            ("19212345678", "19212345678"),  # China Broadnet
         ],
     )
-    def test_valid_numbers_are_normalised_to_11_digits(self, raw, clean):
+    def test_valid_numbers_in_every_spelling_are_normalised_to_11_digits(self, raw, clean):
         assert validators.validate_mobile(raw) == clean
+
+    @pytest.mark.parametrize(
+        "raw,reason",
+        [
+            ("138001380001", "手机号码应为11位数字，现在是12位"),
+            ("1380013800", "手机号码应为11位数字，现在是10位"),
+            ("12345", "手机号码应为11位数字，现在是5位"),
+            ("+85213800138000", "应为中国大陆手机号码（+86）"),
+            ("02512345678", "不能是固定电话号码"),
+            ("025-1234 5678", "不能是固定电话号码"),
+            ("1380013800a", "只能包含数字"),
+            ("1380013800一", "只能包含数字"),
+            ("", "不能为空"),
+            (None, "不能为空"),
+        ],
+    )
+    def test_malformed_numbers_are_rejected_naming_the_reason(self, raw, reason):
+        with pytest.raises(ValidationError) as exc:
+            validators.validate_mobile(raw)
+        assert reason in _message(exc)
 
     @pytest.mark.parametrize(
         "raw",
         [
-            "138001380001",  # 12 digits
-            "1380013800",  # 10 digits
-            "12800138000",  # starts with 12
+            "15412345678",  # 154 was never assigned
+            "14012345678",  # 140 is not a mobile segment
+            "17912345678",
+            "12800138000",
             "10800138000",
-            "23800138000",
-            "1380013800a",
-            "",
-            None,
-            "+85213800138000",
-            "13８00138000",  # a full-width digit
+            "+8615412345678",
+            "0086 154 1234 5678",
         ],
     )
-    def test_invalid_numbers_are_rejected_in_chinese(self, raw):
+    def test_unassigned_segments_are_rejected_as_such(self, raw):
+        # The old pattern 1[3-9]xxxxxxxxx accepted 154, 140 and 179.
         with pytest.raises(ValidationError) as exc:
             validators.validate_mobile(raw)
-        assert "手机号码应为11位数字" in _message(exc)
+        assert "号段不存在" in _message(exc)
+
+    @given(st.from_regex(r"1[0-9]{10}", fullmatch=True))
+    def test_the_fast_path_agrees_with_the_phonenumbers_parser(self, number):
+        import phonenumbers
+
+        try:
+            parsed = phonenumbers.parse("+86" + number, None)
+            expected = (
+                phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
+                and str(parsed.national_number) == number
+            )
+        except phonenumbers.NumberParseException:
+            expected = False
+        assert (validators.mobile_problem(number)[1] is None) == expected
+
+    def test_mobile_normalised_matches_any_spelling_and_leaves_the_rest_alone(self):
+        assert validators.mobile_normalised("+86 138-0013-8000") == "13800138000"
+        assert validators.mobile_normalised(" 12345 ") == "12345"

@@ -378,6 +378,13 @@ class TestReplies:
         assert enqueue().status == rules.CANCELLED
         assert enqueue(category=rules.ESSENTIAL).status == rules.QUEUED
 
+    @pytest.mark.parametrize("spelled", ["8613800001234", "+8613800001234"])
+    def test_a_reply_from_a_number_spelled_with_the_country_code_matches_its_mobile(self, spelled):
+        # Cut to 11 characters, 8613800001234 became 86138000012: nobody's number.
+        self._push("TD", phone=spelled)
+        assert OptOut.objects.get(mobile="13800001234").is_active
+        assert Reply.objects.get().mobile == "13800001234"
+
     def test_opting_back_in(self):
         self._push("退订")
         self._push("订阅", seq="s2")

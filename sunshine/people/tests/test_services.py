@@ -82,6 +82,18 @@ class TestResidentCreate:
         assert entry.actor == clerk and entry.place_path == r.place_path
         assert entry.changes == {"place": GROUP_1}
 
+    @pytest.mark.parametrize(
+        "typed", ["0086 137 0000 1111", "8613700001111", "１３７００００１１１１"]
+    )
+    def test_mobile_with_a_country_prefix_or_full_width_digits_is_stored_as_11_digits(
+        self, world, typed
+    ):
+        r = services.resident_create(
+            actor=world.users["town_clerk"], data=data(mobile=typed), today=TODAY
+        )
+        r.refresh_from_db()
+        assert r.mobile == "13700001111"
+
     def test_members_with_the_same_household_number_share_one_household(self, world):
         a = services.resident_create(actor=None, data=data(household_number="H9"), today=TODAY)
         b = services.resident_create(
@@ -108,6 +120,8 @@ class TestResidentCreate:
             ({"birth_date": "1980-01-02"}, "出生日期", "与身份证号码中的出生日期不一致"),
             ({"birth_date": "去年"}, "出生日期", "日期格式"),
             ({"mobile": "12345"}, "手机号码", "应为11位数字"),
+            ({"mobile": "15412345678"}, "手机号码", "号段不存在"),  # 1[3-9] passed it
+            ({"mobile": "025-83456789"}, "手机号码", "不能是固定电话号码"),
             ({"place_code": ""}, "所在地编码", "不能为空"),
             ({"place_code": "980101100009009"}, "所在地编码", "不存在"),
             ({"place_code": "980101100000"}, "所在地编码", "应为村（社区）或村民小组"),

@@ -17,6 +17,22 @@ TREE = [
     ("320324110R002", rules.RESIDENCE, "320324110R002", "320324110000"),
     ("320324110201U001", rules.UNIT, "320324110201U001", "320324110201"),
     ("320324110201R001", rules.RESIDENCE, "320324110201R001", "320324110201"),
+    # Prefecture-level cities without counties: the city is the county of the tree.
+    ("440000000000", rules.PROVINCE, "44", None),
+    ("441900000000", rules.COUNTY, "441900", "440000000000"),  # 东莞
+    ("441900003000", rules.TOWN, "441900003", "441900000000"),  # 东城街道
+    ("441900003002", rules.VILLAGE, "441900003002", "441900003000"),
+    ("441900003002001", rules.GROUP, "441900003002001", "441900003002"),
+    ("441900003U001", rules.UNIT, "441900003U001", "441900003000"),
+    ("441900401000", rules.TOWN, "441900401", "441900000000"),  # a park (4xx)
+    ("442000000000", rules.COUNTY, "442000", "440000000000"),  # 中山
+    ("442000100000", rules.TOWN, "442000100", "442000000000"),
+    ("460400000000", rules.COUNTY, "460400", "460000000000"),  # 儋州
+    ("460400100000", rules.TOWN, "460400100", "460400000000"),
+    ("620200000000", rules.COUNTY, "620200", "620000000000"),  # 嘉峪关
+    ("620200100201", rules.VILLAGE, "620200100201", "620200100000"),
+    ("441300000000", rules.CITY, "4413", "440000000000"),  # 惠州: an ordinary city
+    ("441302000000", rules.COUNTY, "441302", "441300000000"),
 ]
 
 
@@ -98,6 +114,50 @@ class TestPathAndParent:
         for _code, level, _, parent in TREE:
             if parent:
                 assert rules.level_of_code(parent) in rules.ALLOWED_PARENT_LEVELS[level]
+
+
+class TestCitiesWithoutCounties:
+    def test_the_chain_of_a_village_under_such_a_city_ends_at_the_province(self):
+        from sunshine.places.models import Place
+
+        assert Place(code="441900003002").ancestor_paths() == [
+            "44",
+            "441900",
+            "441900003",
+            "441900003002",
+        ]
+
+    def test_a_town_with_00_county_digits_under_an_ordinary_city_is_refused_by_name(self):
+        problem = rules.parent_problem("441300001000", rules.CITY)
+        assert "441300001000" in problem and "不设区的地级市" in problem and "东莞市" in problem
+
+    def test_a_town_of_such_a_city_is_accepted_under_it(self):
+        assert rules.parent_problem("441900003000", rules.COUNTY) is None
+
+    def test_a_county_code_inside_such_a_city_is_refused(self):
+        # 441901 would sit under 东莞 as a county of a county.
+        assert "不在上级 441900000000（县）之下" in rules.parent_problem(
+            "441901000000", rules.COUNTY
+        )
+
+    @pytest.mark.parametrize("city", sorted(rules.COUNTYLESS_CITIES))
+    def test_no_code_outside_such_a_city_falls_under_its_path(self, city):
+        path = rules.path_of_code(city + "000000")
+        neighbours = [city[:4] + "01000000", city[:4] + "99001000", city[:5] + "1001000"]
+        neighbours.append(str(int(city) + 100) + "000000")  # the next city
+        for code in neighbours:
+            try:
+                other = rules.path_of_code(code)
+            except ServiceError:
+                continue
+            assert not other.startswith(path), (code, other)
+
+    def test_kind_label_of_such_a_city_is_city(self):
+        from sunshine.places.models import Place
+
+        place = Place(code="441900000000", level=rules.COUNTY)
+        assert place.kind_label == "市"
+        assert Place(code="320324000000", level=rules.COUNTY).kind_label == "县"
 
 
 class TestTownKind:

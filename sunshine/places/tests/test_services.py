@@ -136,6 +136,17 @@ class TestPlaceBulkCreate:
             "980101100003002",
         }
 
+    def test_created_places_read_back_with_their_creation_time(self, world):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        before = timezone.now()
+        services.place_bulk_create(actor=None, rows=[PlaceRow("980101100003", "三村")])
+        place = Place.objects.get(code="980101100003")
+        assert before - dt.timedelta(seconds=5) <= place.created_at <= timezone.now()
+        assert place.is_active and place.address == "" and place.parent == world.town
+
     def test_one_audit_row_for_the_whole_batch(self, world):
         before = AuditEntry.objects.count()
         services.place_bulk_create(
@@ -145,7 +156,11 @@ class TestPlaceBulkCreate:
         )
         assert AuditEntry.objects.count() == before + 1
         entry = AuditEntry.objects.latest("id")
-        assert entry.action == "place.import" and entry.changes == {"created": 2, "updated": 0}
+        assert entry.action == "place.import" and entry.changes == {
+            "created": 2,
+            "updated": 0,
+            "unchanged": 0,
+        }
 
     def test_one_bad_row_writes_nothing_and_names_each_bad_code(self, world):
         before = (Place.objects.count(), AuditEntry.objects.count())
@@ -179,9 +194,11 @@ class TestPlaceBulkCreate:
         one = Place.objects.get(code="980101100001")
         assert (one.name, one.urban_rural_code, one.code_year) == ("本镇一村（新）", "220", 2026)
         assert one.children.count() == children  # its groups stay attached
+        # The second run finds both as given: nothing is written again.
         assert AuditEntry.objects.filter(action="place.bulk_create").latest("id").changes == {
             "created": 0,
-            "updated": 2,
+            "updated": 0,
+            "unchanged": 2,
         }
 
     def test_update_existing_keeps_stored_values_a_row_leaves_empty(self, world):

@@ -105,3 +105,15 @@ def test_the_statistics_page_of_the_demo_shows_numbers(client):
     assert total.checked > 0 and total.assessed > 0 and total.target
     assert sum(total.months) >= total.checked
     assert f'<div class="n num">{total.checked}</div>' in response.content.decode()
+
+
+def test_demo_couples_mobiles_pass_the_mobile_check():
+    # A number in an unassigned segment (154, 174, 179) would be refused by the registration.
+    import random
+
+    from sunshine.core.validators import validate_mobile
+
+    rng = random.Random(11)
+    for _ in range(2000):
+        number = demo._mobile(rng)
+        assert validate_mobile(number) == number

@@ -143,6 +143,18 @@ class TestMyPage:
             )
             assert public.NOT_FOUND in resp.content.decode()
 
+    def test_lookup_accepts_the_mobile_with_a_country_code_or_full_width_digits(
+        self, client, booked
+    ):
+        reg, _, _ = booked
+        wide = reg.woman_mobile.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+        for spelled in (f"+86 {reg.woman_mobile}", wide):
+            resp = client.post(
+                "/precheck/my/", {"action": "lookup", "number": reg.number, "mobile": spelled}
+            )
+            assert resp.status_code == 302 and resp["Location"] == "/precheck/my/", spelled
+            client.post("/precheck/my/", {"action": "logout"})
+
     def test_lookup_shows_status_and_appointment_masked(self, client, booked):
         reg, _, inst = booked
         assert self._login(client, reg)["Location"] == "/precheck/my/"

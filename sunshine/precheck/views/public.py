@@ -7,7 +7,7 @@ import time
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from sunshine.core import publicforms, throttle
+from sunshine.core import publicforms, throttle, validators
 from sunshine.core.errors import ServiceError
 from sunshine.core.middleware import client_ip
 from sunshine.places.models import Place
@@ -51,7 +51,7 @@ def register(request):
         except services.DuplicateRegistration as exc:
             old = exc.existing
             if (
-                old.woman_mobile == data["woman_mobile"]
+                old.woman_mobile == validators.mobile_normalised(data["woman_mobile"])
                 and old.man_id_number == (data["man_id_number"] or "").strip().upper()
             ):
                 # The same couple again (a double submit, or they forgot): show their number.

@@ -38,10 +38,12 @@ class Command(BaseCommand):
             from sunshine.places import importing as place_importing
 
             try:
-                n = place_importing.import_division_table(actor=None, path=path)
+                result = place_importing.import_division_table(actor=None, path=path, progress=bar)
             except ServiceError as exc:
+                sys.stderr.write("\n")
                 raise CommandError(exc.message) from None
-            self.stdout.write(f"已导入 {n} 个地方。")
+            sys.stderr.write("\n")
+            self.stdout.write(place_importing.summary(result))
             return
         from sunshine.people import importing
 
