@@ -223,6 +223,20 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SUNSHINE_SESSION_SECONDS", 8 * 3600)
 SESSION_COOKIE_SECURE = env_bool("SUNSHINE_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over HTTPS (SUNSHINE_SECURE_COOKIES=1): plain HTTP is redirected and browsers are told
+# to use HTTPS only (HSTS, a year by default). Behind a trusted proxy that ends TLS, its
+# X-Forwarded-Proto says whether the visitor came over HTTPS. /healthz stays plain for probes.
+SECURE_SSL_REDIRECT = env_bool("SUNSHINE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int(
+    "SUNSHINE_HSTS_SECONDS", 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0
+)
+# Subdomains of the portal's own host name are covered too; `preload` only allows a request to
+# the browsers' preload list, which somebody must still submit.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SUNSHINE_HSTS_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_bool("SUNSHINE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+if SUNSHINE_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Lockout after repeated failed logins (django-axes): a failure counts against the pair of
 # user name and client address, so nobody can lock a named colleague out from elsewhere. The
