@@ -455,7 +455,7 @@ class TestRepliesAreWellFormed:
             {"sequence_id": 1.5},
             {"sequence_id": "a b"},
             {"sequence_id": "9" * 61},
-            {"phone_number": "+8613800001234"},
+            {"phone_number": "+86138000012345"},  # one digit too many, however spelled
             {"phone_number": ""},
             {"send_time": "2026/11/28"},
             {"send_time": 1764300000},
