@@ -22,6 +22,8 @@ def _check(tmp_path, **extra):
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("SUNSHINE_", "ALIYUN_", "DATABASE_URL", "REDIS_URL"))
+        and k
+        != "DJANGO_ALLOW_ASYNC_UNSAFE"  # set by the browser tests' conftest, never in production
     }
     env.update(SUNSHINE_VAR_DIR=str(tmp_path), **extra)
     return subprocess.run(
